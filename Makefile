@@ -1,0 +1,34 @@
+# Two commands for a new user: `make run` and `make test` (see README.md).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: export APP_ENV ?= development
+run: $(STAMP)
+	FLASK_APP=wsgi.py $(BIN)/flask db-upgrade
+	FLASK_APP=wsgi.py $(BIN)/flask demo load
+	FLASK_APP=wsgi.py $(BIN)/flask run --host 127.0.0.1 --port 5000
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python bench/pdf.py
+
+clean:
+	rm -rf $(VENV) instance/*.sqlite3 .pytest_cache

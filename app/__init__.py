@@ -1,0 +1,54 @@
+"""Application factory: config, extensions, content, blueprints, CLI, error pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import load_config
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(load_config(Path(app.instance_path), config))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
+    from .content import ContentRegistry
+
+    # Fail fast: a malformed content file stops the app with the path of the bad field.
+    app.extensions["content"] = ContentRegistry.from_paths(
+        app.config["CONTENT_FILE"], app.config["CONTENT_ARCHIVE_DIR"]
+    )
+
+    from . import auth, cli, errors, security
+    from .db import db
+    from .extensions import babel, csrf, limiter, login_manager
+
+    db.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app)
+    limiter.init_app(app)
+    auth.init_login(app, login_manager)
+    security.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+
+    from .assessments.views import bp as assessments_bp
+    from .main.views import bp as main_bp
+    from .reports.views import bp as reports_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(assessments_bp)
+    app.register_blueprint(reports_bp)
+
+    from . import templating
+
+    templating.init_app(app)
+    return app

@@ -1,0 +1,221 @@
+"""Questionnaire pages: list, start, one page per recommendation, review, submit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
+
+from ..access import ASSESSMENT_ROLES, allow, get_assessment, scope_assessments, scope_units
+from ..content import Content, Recommendation
+from ..content.current import current as current_content
+from ..content.current import for_version
+from ..db import db
+from ..errors import fail
+from ..models import Answer, Assessment, Unit
+from . import services
+from .forms import NewAssessmentForm, SubmitForm, field_names, section_form_class
+
+bp = Blueprint("assessments", __name__, url_prefix="/assessments")
+
+
+def _content(a: Assessment) -> Content:
+    return for_version(a.content_version)
+
+
+def _rec(content: Content, number: int) -> Recommendation:
+    rec = content.recommendation_by_number.get(number)
+    if rec is None:
+        abort(404)
+    return rec
+
+
+@bp.route("/")
+@allow(*ASSESSMENT_ROLES)
+def index() -> str:
+    stmt = scope_assessments(current_user).order_by(Assessment.updated_at.desc())
+    assessments = db.session.scalars(stmt).all()
+    counts = dict(
+        db.session.execute(
+            select(Answer.assessment_id, func.count())
+            .where(Answer.assessment_id.in_([a.id for a in assessments]), Answer.value.is_not(None))
+            .group_by(Answer.assessment_id)
+        ).all()
+    )
+    totals = {a.id: len(_content(a).questions) for a in assessments}
+    form = _new_form()
+    return render_template("assessments/index.html", assessments=assessments, counts=counts, totals=totals,
+                           form=form)
+
+
+def _new_form() -> NewAssessmentForm:
+    form = NewAssessmentForm()
+    form.unit.choices = [(u.id, u.name) for u in db.session.scalars(scope_units(current_user))]
+    if current_user.unit_id and request.method == "GET":
+        form.unit.data = current_user.unit_id
+    return form
+
+
+@bp.route("/new", methods=["POST"])
+@allow(*ASSESSMENT_ROLES)
+def create() -> Response | tuple[str, int]:
+    form = _new_form()
+    if not form.validate_on_submit():
+        return render_template("assessments/index.html", assessments=[], counts={}, totals={}, form=form), 422
+    unit = db.session.scalars(scope_units(current_user).where(Unit.id == form.unit.data)).first()
+    if unit is None:
+        abort(404)
+    a = services.create_assessment(db.session, unit, form.title.data, current_user, current_content())
+    db.session.commit()
+    flash(_("Assessment started. Answer each recommendation; your answers are saved every time you press Save."),
+          "success")
+    return redirect(url_for("assessments.section", assessment_id=a.id, number=1))
+
+
+@bp.route("/<int:assessment_id>")
+@allow(*ASSESSMENT_ROLES)
+def overview(assessment_id: int) -> str:
+    a = get_assessment(assessment_id)
+    content = _content(a)
+    values = services.answer_values(services.answers_by_question(db.session, a))
+    return render_template("assessments/overview.html", a=a, content=content,
+                           progress=services.progress(content, values))
+
+
+def _section_context(a: Assessment, content: Content, rec: Recommendation, **extra: Any) -> dict[str, Any]:
+    answers = services.answers_by_question(db.session, a)
+    values = services.answer_values(answers)
+    return dict(a=a, content=content, rec=rec, answers=answers,
+                progress=services.progress(content, values), **extra)
+
+
+def _fill_from_db(form: Any, rec: Recommendation, answers: dict[str, Answer], target: int) -> None:
+    for q in rec.questions:
+        ans = answers.get(q.id)
+        form[f"q_{q.id}"].data = ans.value if ans else None
+        form[f"c_{q.id}"].data = ans.comment if ans else ""
+        form[f"e_{q.id}"].data = ans.evidence if ans else ""
+        form[f"rev_{q.id}"].data = ans.rev if ans else 0
+    form.target.data = target
+    form.target_orig.data = target
+
+
+def _refresh_revs(form: Any, rec: Recommendation, answers: dict[str, Answer], target: int) -> None:
+    """After a conflict the page keeps the user's input but carries the latest revisions, so Save overwrites."""
+    for q in rec.questions:
+        ans = answers.get(q.id)
+        form[f"rev_{q.id}"].data = ans.rev if ans else 0
+        form[f"rev_{q.id}"].raw_data = None
+    form.target_orig.data = target
+    form.target_orig.raw_data = None
+
+
+@bp.route("/<int:assessment_id>/section/<int:number>", methods=["GET", "POST"])
+@allow(*ASSESSMENT_ROLES)
+def section(assessment_id: int, number: int) -> Any:
+    a = get_assessment(assessment_id, for_update=request.method == "POST")
+    content = _content(a)
+    rec = _rec(content, number)
+    form = section_form_class(rec)()
+    target = services.targets_of(a).get(rec.id, services.DEFAULT_TARGET)
+    if request.method == "GET":
+        _fill_from_db(form, rec, services.answers_by_question(db.session, a), target)
+        if a.is_editable and a.last_section != number:
+            a.last_section = number  # resume later exactly where the unit was
+            db.session.commit()
+        return render_template("assessments/section.html", form=form, **_section_context(a, content, rec))
+    if not a.is_editable:
+        fail(409, _("This assessment has been submitted and is read-only. Nothing was changed."))
+    unknown = sorted(k for k in request.form if k not in field_names(rec))
+    if unknown:
+        fail(400, _("The form contained fields this section does not have: %(names)s. Nothing was saved.",
+                    names=", ".join(unknown[:5])))
+    if not form.validate_on_submit():
+        return render_template("assessments/section.html", form=form, invalid=True,
+                               **_section_context(a, content, rec)), 422
+    data = services.SectionInput(
+        values={q.id: form[f"q_{q.id}"].data or None for q in rec.questions},
+        comments={q.id: form[f"c_{q.id}"].data or "" for q in rec.questions},
+        evidence={q.id: form[f"e_{q.id}"].data or "" for q in rec.questions},
+        revs={q.id: form[f"rev_{q.id}"].data for q in rec.questions},
+        target=form.target.data, target_orig=form.target_orig.data, section=number,
+    )
+    try:
+        changed = services.save_section(db.session, a, rec, data, current_user)
+        db.session.commit()
+    except services.ConflictError as exc:
+        db.session.rollback()
+        a = get_assessment(assessment_id)
+        answers = services.answers_by_question(db.session, a)
+        _refresh_revs(form, rec, answers, services.targets_of(a).get(rec.id, services.DEFAULT_TARGET))
+        return render_template("assessments/section.html", form=form, conflict=exc,
+                               **_section_context(a, content, rec)), 409
+    except StaleDataError:
+        db.session.rollback()
+        fail(409, _("Someone saved this assessment at the same moment. Go back, reload the page and save "
+                    "again; your input is still in your browser's back page."))
+    flash(_("Saved %(n)d change(s) to recommendation %(num)d.", n=changed, num=rec.number) if changed
+          else _("No changes to save in recommendation %(num)d.", num=rec.number), "success")
+    action = request.form.get("action", "save")
+    if action == "next" and number < len(content.recommendations):
+        return redirect(url_for("assessments.section", assessment_id=a.id, number=number + 1))
+    if action == "prev" and number > 1:
+        return redirect(url_for("assessments.section", assessment_id=a.id, number=number - 1))
+    if action == "review" or (action == "next" and number == len(content.recommendations)):
+        return redirect(url_for("assessments.review", assessment_id=a.id))
+    return redirect(url_for("assessments.section", assessment_id=a.id, number=number))
+
+
+def recover_after_csrf_error() -> tuple[str, int] | None:
+    """An expired CSRF token on a questionnaire page: show the typed answers again with a fresh token."""
+    if request.endpoint != "assessments.section" or not current_user.is_authenticated:
+        return None
+    view_args = request.view_args or {}
+    a = get_assessment(int(view_args["assessment_id"]))
+    content = _content(a)
+    rec = _rec(content, int(view_args["number"]))
+    form = section_form_class(rec)(meta={"csrf": True})
+    form.validate()  # fills errors for display; the token in the page is refreshed by rendering
+    return render_template("assessments/section.html", form=form, expired=True,
+                           **_section_context(a, content, rec)), 400
+
+
+@bp.route("/<int:assessment_id>/review")
+@allow(*ASSESSMENT_ROLES)
+def review(assessment_id: int) -> str:
+    a = get_assessment(assessment_id)
+    content = _content(a)
+    values = services.answer_values(services.answers_by_question(db.session, a))
+    return render_template("assessments/review.html", a=a, content=content, form=SubmitForm(),
+                           missing=services.missing_questions(content, values),
+                           progress=services.progress(content, values))
+
+
+@bp.route("/<int:assessment_id>/submit", methods=["POST"])
+@allow(*ASSESSMENT_ROLES)
+def submit(assessment_id: int) -> Response | tuple[str, int]:
+    a = get_assessment(assessment_id, for_update=True)
+    content = _content(a)
+    form = SubmitForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        newly = services.submit(db.session, a, current_user, content)
+        db.session.commit()
+    except services.IncompleteError as exc:
+        db.session.rollback()
+        values = services.answer_values(services.answers_by_question(db.session, a))
+        flash(_("The assessment cannot be submitted yet: %(n)d question(s) are unanswered.",
+                n=sum(len(qs) for _r, qs in exc.missing)), "error")
+        return render_template("assessments/review.html", a=a, content=content, form=form, missing=exc.missing,
+                               progress=services.progress(content, values)), 422
+    if newly:
+        flash(_("Assessment submitted. It is now read-only; here are its results."), "success")
+    else:
+        flash(_("This assessment was already submitted; nothing changed."), "info")
+    return redirect(url_for("reports.results", assessment_id=a.id))

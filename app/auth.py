@@ -1,0 +1,111 @@
+"""Login and logout: argon2id, session epoch (logout kills copied cookies), idle and absolute timeouts."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Length
+
+from . import audit
+from .access import allow, public
+from .db import db
+from .extensions import limiter
+from .models import Role, User, utcnow
+from .passwords import hash_password, needs_rehash, verify_password
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_("E-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_("Password"), validators=[DataRequired(), Length(max=1024)])
+
+
+def _load_user(token: str) -> User | None:
+    try:
+        uid, epoch = (int(x) for x in token.split(":", 1))
+    except ValueError:
+        return None
+    user = db.session.get(User, uid)
+    if user is None or not user.active or user.session_epoch != epoch:
+        return None
+    now = time.time()
+    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
+    lifetime = current_app.config["SESSION_MAX_HOURS"] * 3600
+    if now - session.get("seen", now) > idle or now - session.get("login_at", now) > lifetime:
+        session.clear()
+        return None
+    session["seen"] = now
+    return user
+
+
+def init_login(app: Flask, manager: LoginManager) -> None:
+    manager.init_app(app)
+    manager.user_loader(_load_user)
+    manager.login_view = "auth.login"
+    manager.login_message = _("Please log in to continue.")
+    manager.session_protection = "basic"
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths are followed after login (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("main.index")
+
+
+def _login_key() -> str:
+    email = (request.form.get("email") or "").strip().lower()
+    return f"login-account:{email}"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT"], methods=["POST"], key_func=_login_key)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT"], methods=["POST"])
+def login() -> Response | str:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        user = db.session.scalars(select(User).where(func.lower(User.email) == email)).first()
+        if user is not None and user.active and verify_password(user.password_hash, form.password.data):
+            if needs_rehash(user.password_hash or ""):
+                user.password_hash = hash_password(form.password.data)
+            user.last_login_at = utcnow()
+            audit.record(db.session, "login", "user", user.id, user=user)
+            db.session.commit()
+            session.clear()  # a fresh session at login: nothing carried over from before
+            now = time.time()
+            session["login_at"] = session["seen"] = now
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+        audit.record(db.session, "login_failed", "user", user.id if user else "", actor=email,
+                     agency_id=user.agency_id if user else None)
+        db.session.commit()
+        flash(_("E-mail or password is not correct, or the account is deactivated."), "error")
+        return render_template("auth/login.html", form=form), 401
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@allow(*Role)
+def logout() -> Response:
+    user = db.session.get(User, current_user.id)
+    if user is not None:
+        user.session_epoch += 1  # every other copy of this session cookie is now invalid
+        audit.record(db.session, "logout", "user", user.id, user=user)
+        db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have been logged out."), "info")
+    return redirect(url_for("auth.login"))

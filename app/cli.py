@@ -1,0 +1,54 @@
+"""Command-line tools: migrate, check content, load the demo."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+
+from .content import ContentError, load_file
+
+
+def init_app(app: Flask) -> None:
+    @app.cli.command("db-upgrade")
+    def db_upgrade() -> None:
+        """Apply every Alembic migration to the configured database."""
+        from .migrate import upgrade
+
+        upgrade(current_app.config["SQLALCHEMY_DATABASE_URI"])
+        click.echo("Database is up to date.")
+
+    content_cli = click.Group("content", help="Questionnaire content tools.")
+
+    @content_cli.command("check")
+    @click.argument("path", type=click.Path(dir_okay=False))
+    def content_check(path: str) -> None:
+        """Validate a content file (schema and cross-references) without starting anything."""
+        try:
+            c = load_file(path)
+        except ContentError as exc:
+            click.echo(f"INVALID {exc}", err=True)
+            sys.exit(1)
+        n_q = len(c.questions)
+        click.echo(f"OK {path}: version {c.version}, {len(c.recommendations)} recommendations, {n_q} questions")
+
+    app.cli.add_command(content_cli)
+
+    demo_cli = click.Group("demo", help="Demo data.")
+
+    @demo_cli.command("load")
+    def demo_load() -> None:
+        """Load the demo agency, units, users and assessments (once) and print the logins."""
+        from . import demo
+        from .content.current import current
+        from .db import db
+
+        with db.writing() as session:
+            created = demo.load(session, current())
+        click.echo("Demo data loaded." if created else "Demo data already present.")
+        click.echo("Demo logins (e-mail / password / role):")
+        for email, password, role in demo.logins():
+            click.echo(f"  {email:<26} {password:<22} {role}")
+
+    app.cli.add_command(demo_cli)

@@ -1,0 +1,86 @@
+"""Configuration: safe defaults, overridden by environment variables (documented in README.md)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class ConfigError(RuntimeError):
+    """Raised when the service must not start with the configuration it was given."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Let operators write the usual ``postgresql://`` URL while we always use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _dev_secret(instance_path: Path) -> str:
+    """A per-checkout random key for development, kept in the instance folder, never in the repo."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "dev-secret-key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the config mapping from defaults, environment and explicit overrides (tests)."""
+    env = os.environ
+    overrides = dict(overrides or {})
+    app_env = overrides.pop("APP_ENV", None) or env.get("APP_ENV", "production")
+    if app_env not in ENVIRONMENTS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, not {app_env!r}")
+    default_db = f"sqlite:///{instance_path / 'thb.sqlite3'}"
+    cfg: dict[str, Any] = {
+        "APP_ENV": app_env,
+        "TESTING": app_env == "test",
+        "SECRET_KEY": env.get("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(env.get("DATABASE_URL", default_db)),
+        "SQLALCHEMY_ECHO": _bool(env.get("SQL_ECHO"), False),
+        "CONTENT_FILE": env.get("CONTENT_FILE", str(ROOT / "recommendations.json")),
+        "CONTENT_ARCHIVE_DIR": env.get("CONTENT_ARCHIVE_DIR", str(ROOT / "content_versions")),
+        "HANDLING_MARKING": env.get("HANDLING_MARKING", "RESTRICTED"),
+        "ORGANISATION_NAME": env.get("ORGANISATION_NAME", "Gap assessment service"),
+        "PDF_CACHE_DIR": env.get("PDF_CACHE_DIR", str(instance_path / "pdf-cache")),
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
+        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or env.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "LOGIN_LIMIT": env.get("LOGIN_LIMIT", "10 per 15 minutes"),
+        "SESSION_IDLE_MINUTES": int(env.get("SESSION_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": int(env.get("SESSION_MAX_HOURS", "12")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), app_env == "production"),
+        "SESSION_COOKIE_NAME": "thb_session",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": int(env.get("WTF_CSRF_TIME_LIMIT", "3600")),
+        "BABEL_DEFAULT_LOCALE": "en",
+        "PREFERRED_URL_SCHEME": "https" if app_env == "production" else "http",
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+    }
+    cfg.update(overrides)
+    if not cfg.get("SECRET_KEY"):
+        if cfg["APP_ENV"] == "production":
+            raise ConfigError(
+                "SECRET_KEY is not set. Generate one with "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'` and export it, "
+                "or set APP_ENV=development for a local trial."
+            )
+        cfg["SECRET_KEY"] = _dev_secret(instance_path)
+    cfg["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(cfg["SQLALCHEMY_DATABASE_URI"])
+    return cfg

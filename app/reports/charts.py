@@ -1,0 +1,152 @@
+"""Server-side SVG charts (radar, pillar matrix, exposure bars): identical in the page and in the PDF."""
+
+from __future__ import annotations
+
+import math
+from xml.sax.saxutils import escape
+
+from ..content import Content
+from ..display import fmt_level, fmt_pct
+from ..scoring import Scores
+
+FONT = "font-family=\"'Liberation Sans', Arial, sans-serif\""
+CURRENT = "#1f4e79"
+TARGET = "#c55a11"
+GRID = "#c8ccd2"
+MUTED = "#767676"
+
+
+def _e(text: str) -> str:
+    return escape(text, {'"': "&quot;"})
+
+
+def radar(content: Content, scores: Scores) -> str:
+    """Current vs target level for every recommendation on a 0-4 radar."""
+    w, h, cx, cy, r = 640, 500, 320, 250, 165
+    recs = content.recommendations
+    n = len(recs)
+
+    def pt(i: int, level: float) -> tuple[float, float]:
+        ang = -math.pi / 2 + 2 * math.pi * i / n
+        return cx + r * level / 4 * math.cos(ang), cy + r * level / 4 * math.sin(ang)
+
+    def poly(levels: list[float]) -> str:
+        return " ".join(f"{x:.1f},{y:.1f}" for x, y in (pt(i, lv) for i, lv in enumerate(levels)))
+
+    by_id = scores.by_id
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
+           f'role="img" aria-labelledby="radar-title radar-desc" class="chart radar" {FONT}>',
+           '<title id="radar-title">Current and target level per recommendation</title>',
+           '<desc id="radar-desc">' + _e("; ".join(
+               f"{rec.number}: current {fmt_level(by_id[rec.id].current)}, target {by_id[rec.id].target}"
+               for rec in recs)) + "</desc>"]
+    for level in range(1, 5):
+        out.append(f'<polygon points="{poly([level] * n)}" fill="none" stroke="{GRID}" stroke-width="1"/>')
+        x, y = pt(0, level)
+        out.append(f'<text x="{x + 4:.1f}" y="{y + 4:.1f}" font-size="10" fill="{MUTED}">{level}</text>')
+    for i, rec in enumerate(recs):
+        x, y = pt(i, 4)
+        out.append(f'<line x1="{cx}" y1="{cy}" x2="{x:.1f}" y2="{y:.1f}" stroke="{GRID}" stroke-width="1"/>')
+        lx, ly = pt(i, 4.55)
+        anchor = "middle" if abs(lx - cx) < 20 else ("start" if lx > cx else "end")
+        rs = by_id[rec.id]
+        muted = not rs.applicable
+        label = f"{rec.number}. {rec.short_title}" + (" (n/a)" if rs.status == "not_applicable" else "")
+        out.append(f'<text x="{lx:.1f}" y="{ly + 4:.1f}" font-size="12" text-anchor="{anchor}" '
+                   f'fill="{MUTED if muted else "#222"}">{_e(label)}</text>')
+    targets = [float(by_id[r.id].target) for r in recs]
+    currents = [by_id[r.id].current or 0.0 for r in recs]
+    out.append(f'<polygon points="{poly(targets)}" fill="none" stroke="{TARGET}" stroke-width="2.5" '
+               'stroke-dasharray="7 4"/>')
+    out.append(f'<polygon points="{poly(currents)}" fill="{CURRENT}" fill-opacity="0.25" stroke="{CURRENT}" '
+               'stroke-width="2.5"/>')
+    for i, lv in enumerate(currents):
+        x, y = pt(i, lv)
+        out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{CURRENT}"/>')
+    ly = h - 18
+    out.append(f'<rect x="{cx - 150}" y="{ly - 10}" width="22" height="12" fill="{CURRENT}" fill-opacity="0.25" '
+               f'stroke="{CURRENT}" stroke-width="2"/>')
+    out.append(f'<text x="{cx - 122}" y="{ly}" font-size="12" fill="#222">Current level</text>')
+    out.append(f'<line x1="{cx + 20}" y1="{ly - 4}" x2="{cx + 44}" y2="{ly - 4}" stroke="{TARGET}" '
+               'stroke-width="2.5" stroke-dasharray="7 4"/>')
+    out.append(f'<text x="{cx + 50}" y="{ly}" font-size="12" fill="#222">Target level</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _shade(value: float, maximum: float) -> str:
+    """White to deep red, by share of the largest possible G·w."""
+    t = 0.0 if maximum <= 0 else max(0.0, min(1.0, value / maximum))
+    r0, g0, b0 = 255, 255, 255
+    r1, g1, b1 = 165, 28, 28
+    return "#{:02x}{:02x}{:02x}".format(*(round(a + (b - a) * t) for a, b in
+                                          ((r0, r1), (g0, g1), (b0, b1))))
+
+
+def pillar_matrix(content: Content, scores: Scores) -> str:
+    """Recommendation × pillar, each cell shaded by G_r·w_rp (the gap's weight on that pillar)."""
+    label_w, cell_w, cell_h, head_h = 300, 110, 28, 44
+    cols = content.pillars
+    w = label_w + cell_w * len(cols) + 8
+    h = head_h + cell_h * len(content.recommendations) + 34
+    max_val = 4 * 2
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
+           f'role="img" aria-labelledby="matrix-title" class="chart matrix" {FONT}>',
+           '<title id="matrix-title">Pillar matrix: gap times pillar weight per recommendation</title>']
+    for j, p in enumerate(cols):
+        x = label_w + cell_w * j + cell_w / 2
+        out.append(f'<text x="{x:.0f}" y="18" font-size="12" font-weight="bold" text-anchor="middle" '
+                   f'fill="#222">{_e(p.short)}</text>')
+        out.append(f'<text x="{x:.0f}" y="34" font-size="10" text-anchor="middle" fill="{MUTED}">'
+                   f'exposure {_e(fmt_pct(scores.exposure[p.id]))}</text>')
+    by_id = scores.by_id
+    for i, rec in enumerate(content.recommendations):
+        y = head_h + cell_h * i
+        rs = by_id[rec.id]
+        title = f"{rec.number}. {rec.short_title}"
+        out.append(f'<text x="4" y="{y + 18}" font-size="12" fill="{"#222" if rs.applicable else MUTED}">'
+                   f"{_e(title)}</text>")
+        for j, p in enumerate(cols):
+            x = label_w + cell_w * j
+            wgt = rec.pillars[p.id]
+            if not rs.applicable:
+                fill, txt, colour = "#f1f2f4", "n/a" if rs.status == "not_applicable" else "–", MUTED
+            elif wgt == 0:
+                fill, txt, colour = "#f7f7f7", "·", MUTED
+            else:
+                val = (rs.gap or 0.0) * wgt
+                fill = _shade(val, max_val)
+                txt = fmt_level(val)
+                colour = "#fff" if val / max_val > 0.55 else "#222"
+            out.append(f'<rect x="{x + 1}" y="{y + 1}" width="{cell_w - 2}" height="{cell_h - 2}" fill="{fill}" '
+                       f'stroke="#dde0e4"/>')
+            wmark = "" if wgt == 0 or not rs.applicable else f" (w{wgt})"
+            out.append(f'<text x="{x + cell_w / 2:.0f}" y="{y + 18}" font-size="12" text-anchor="middle" '
+                       f'fill="{colour}">{_e(txt)}{wmark}</text>')
+    ly = h - 12
+    out.append(f'<text x="4" y="{ly}" font-size="10" fill="{MUTED}">Cell = gap × pillar weight (w2 primary, '
+               "w1 secondary; · = pillar not linked). Darker = larger share of the targeted capability missing."
+               "</text>")
+    out.append("</svg>")
+    return "".join(out)
+
+
+def exposure_bars(content: Content, scores: Scores) -> str:
+    """One horizontal bar per pillar: E_p in percent."""
+    w, bar_h, gap, label_w = 520, 24, 14, 170
+    h = len(content.pillars) * (bar_h + gap) + 10
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
+           f'role="img" aria-labelledby="exposure-title" class="chart exposure" {FONT}>',
+           '<title id="exposure-title">Pillar exposure in percent</title>']
+    track = w - label_w - 60
+    for i, p in enumerate(content.pillars):
+        y = 5 + i * (bar_h + gap)
+        val = scores.exposure[p.id]
+        out.append(f'<text x="0" y="{y + 16}" font-size="13" fill="#222">{_e(p.name)}</text>')
+        out.append(f'<rect x="{label_w}" y="{y}" width="{track}" height="{bar_h}" fill="#eef0f3"/>')
+        out.append(f'<rect x="{label_w}" y="{y}" width="{track * val / 100:.1f}" height="{bar_h}" '
+                   f'fill="{_shade(val, 100) if val else "#eef0f3"}"/>')
+        out.append(f'<text x="{label_w + track + 8}" y="{y + 17}" font-size="13" font-weight="bold" '
+                   f'fill="#222">{_e(fmt_pct(val))}</text>')
+    out.append("</svg>")
+    return "".join(out)

@@ -1,0 +1,269 @@
+"""Build the gap report's context: plain values only (no ORM objects), shared by the page and the PDF."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..content import Content, Recommendation
+from ..models import Answer, Assessment, Status, User, utcnow
+from ..scoring import RecScore, Scores, level_of, score
+from . import charts
+
+WEAKEST_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    question_id: str
+    text: str
+    value: str | None  # "0".."4", "na", "unknown" or None (unanswered)
+    value_label: str
+    descriptor: str
+    comment: str
+    evidence: str
+    updated_by: str
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PillarThreats:
+    pillar_id: str
+    pillar_name: str
+    weight: int
+    by_audience: list[tuple[str, list[str]]]  # (audience name, threats) for fear/want
+    rights: list[str]  # indignity: rights whose violation is facilitated
+
+
+@dataclass(frozen=True)
+class GapSection:
+    rank: int
+    rec: Recommendation
+    score: RecScore
+    pillars: list[PillarThreats]
+    impacts: list[str]
+    stages: list[str]
+    technologies: list[str]
+    weakest: list[AnswerRow]
+    actions: list[str]
+    level_reached: int
+    sources: list[str]
+
+
+@dataclass(frozen=True)
+class RecRow:
+    rec: Recommendation
+    score: RecScore
+    answers: list[AnswerRow]
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    number: int
+    title: str
+    before: float | None
+    after: float | None
+    delta: float | None
+    change: str  # rose | fell | same | new | removed | n/a
+    gap_before: float | None
+    gap_after: float | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    previous_title: str
+    previous_submitted_at: datetime | None
+    previous_version: str
+    maturity_before: float | None
+    maturity_after: float | None
+    rows: list[ComparisonRow]
+    new_gaps: list[str]
+    closed_gaps: list[str]
+    questions_added: list[str]
+    questions_removed: list[str]
+
+
+@dataclass
+class ReportContext:
+    assessment_id: int
+    title: str
+    agency: str
+    unit: str
+    status: str
+    provisional: bool
+    content: Content
+    content_version: str
+    generated_at: datetime
+    marking: str
+    organisation: str
+    created_at: datetime
+    submitted_at: datetime | None
+    submitted_by: str
+    signed_off_at: datetime | None
+    signed_off_by: str
+    sign_off_remark: str
+    scores: Scores
+    top: list[RecScore]
+    gaps: list[GapSection]
+    recs: list[RecRow]
+    radar_svg: str
+    matrix_svg: str
+    exposure_svg: str
+    unconfirmed: list[AnswerRow] = field(default_factory=list)
+    comparison: Comparison | None = None
+
+    @property
+    def pillars(self) -> list[tuple[str, str, float]]:
+        return [(p.id, p.name, self.scores.exposure[p.id]) for p in self.content.pillars]
+
+
+def _value_label(content: Content, value: str | None) -> str:
+    if value is None:
+        return "Unanswered"
+    if value == "na":
+        return "Not applicable"
+    if value == "unknown":
+        return "Don't know (counted as 0)"
+    lvl = content.levels[int(value)]
+    return f"{lvl.level} – {lvl.label}"
+
+
+def _answer_rows(content: Content, rec: Recommendation, answers: dict[str, Answer],
+                 names: dict[int, str]) -> list[AnswerRow]:
+    rows = []
+    for q in rec.questions:
+        a = answers.get(q.id)
+        value = a.value if a else None
+        descriptor = q.levels[int(value)] if value is not None and value.isdigit() else ""
+        rows.append(AnswerRow(q.id, q.text, value, _value_label(content, value), descriptor,
+                              a.comment if a else "", a.evidence if a else "",
+                              names.get(a.updated_by_id or 0, "") if a else "", a.updated_at if a else None))
+    return rows
+
+
+def _pillar_threats(content: Content, rec: Recommendation) -> list[PillarThreats]:
+    out = []
+    for p in content.pillars:
+        w = rec.pillars[p.id]
+        if w == 0:
+            continue
+        by_aud: list[tuple[str, list[str]]] = []
+        rights: list[str] = []
+        if p.id == "indignity":
+            ids = rec.rights or tuple(r.id for r in content.rights)
+            rights = [content.right_by_id[i].name for i in ids]
+        else:
+            for aud in content.audiences:
+                threats: list[str] = []
+                for imp_id in rec.impacts:
+                    for t in content.impact_by_id[imp_id].threats.get(aud.id, {}).get(p.id, ()):
+                        if t not in threats:
+                            threats.append(t)
+                if threats:
+                    by_aud.append((aud.name, threats))
+        out.append(PillarThreats(p.id, p.name, w, by_aud, rights))
+    return sorted(out, key=lambda x: -x.weight)
+
+
+def _weakest(rows: list[AnswerRow]) -> list[AnswerRow]:
+    counted = [r for r in rows if r.value is not None and r.value != "na"]
+    counted.sort(key=lambda r: (level_of(r.value or "0"), r.value != "unknown"))
+    return counted[:WEAKEST_SHOWN]
+
+
+def _comparison(content: Content, scores: Scores, prev: Assessment, prev_content: Content,
+                prev_answers: dict[str, Answer]) -> Comparison:
+    prev_values = {q: a.value for q, a in prev_answers.items() if a.value is not None}
+    prev_scores = score(prev_content, prev_values, {t.recommendation_id: t.target for t in prev.targets})
+    before = prev_scores.by_id
+    rows = []
+    for rec in content.recommendations:
+        now = scores.by_id[rec.id]
+        then = before.get(rec.id)
+        b = then.current if then and then.applicable else None
+        a = now.current if now.applicable else None
+        if then is None:
+            change = "new"
+        elif a is None or b is None:
+            change = "n/a"
+        else:
+            change = "rose" if a - b > 1e-9 else "fell" if b - a > 1e-9 else "same"
+        rows.append(ComparisonRow(rec.number, rec.short_title, b, a, None if a is None or b is None else a - b,
+                                  change, then.gap if then and then.applicable else None,
+                                  now.gap if now.applicable else None))
+    prev_gap_ids = {i for i in prev_scores.ranking}
+    now_gap_ids = set(scores.ranking)
+    title = {r.id: f"{r.number}. {r.short_title}" for r in content.recommendations}
+    prev_title = {r.id: f"{r.number}. {r.short_title}" for r in prev_content.recommendations}
+    return Comparison(
+        previous_title=prev.title, previous_submitted_at=prev.submitted_at, previous_version=prev.content_version,
+        maturity_before=prev_scores.maturity, maturity_after=scores.maturity, rows=rows,
+        new_gaps=[title[i] for i in scores.ranking if i not in prev_gap_ids],
+        closed_gaps=[prev_title[i] for i in prev_scores.ranking if i not in now_gap_ids],
+        questions_added=sorted(set(content.questions) - set(prev_content.questions)),
+        questions_removed=sorted(set(prev_content.questions) - set(content.questions)),
+    )
+
+
+def build(session: Session, assessment: Assessment, content: Content, *, marking: str, organisation: str,
+          content_for: Any, now: datetime | None = None) -> ReportContext:
+    """Everything the page and the PDF show, computed once from the scoring module's results."""
+    answers = {a.question_id: a for a in
+               session.scalars(select(Answer).where(Answer.assessment_id == assessment.id))}
+    user_ids = {a.updated_by_id for a in answers.values() if a.updated_by_id}
+    user_ids |= {i for i in (assessment.submitted_by_id, assessment.signed_off_by_id) if i}
+    names = dict(session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all()) if user_ids else {}
+    targets = {t.recommendation_id: t.target for t in assessment.targets}
+    values = {q: a.value for q, a in answers.items() if a.value is not None}
+    scores = score(content, values, targets)
+    rec_rows = [RecRow(r, scores.by_id[r.id], _answer_rows(content, r, answers, names))
+                for r in content.recommendations]
+    rows_by_id = {row.rec.id: row for row in rec_rows}
+    gaps = []
+    for rank, rs in enumerate(scores.gaps, start=1):
+        rec = content.recommendation_by_id[rs.id]
+        reached = max(0, min(4, math.floor((rs.current or 0) + 1e-9)))
+        gaps.append(GapSection(
+            rank=rank, rec=rec, score=rs, pillars=_pillar_threats(content, rec),
+            impacts=[f"{i}. {content.impact_by_id[i].name}" for i in rec.impacts],
+            stages=[content.stage_by_id[s].name for s in rec.stages],
+            technologies=[content.technology_by_id[t].name for t in rec.technologies],
+            weakest=_weakest(rows_by_id[rec.id].answers), actions=list(rec.actions[reached]),
+            level_reached=reached, sources=[content.source_by_id[s].citation for s in rec.sources],
+        ))
+    comparison = None
+    prev = _previous_submitted(session, assessment)
+    if prev is not None:
+        prev_answers = {a.question_id: a for a in
+                        session.scalars(select(Answer).where(Answer.assessment_id == prev.id))}
+        comparison = _comparison(content, scores, prev, content_for(prev.content_version), prev_answers)
+    unit = assessment.unit
+    return ReportContext(
+        assessment_id=assessment.id, title=assessment.title, agency=unit.agency.name, unit=unit.name,
+        status=assessment.status, provisional=assessment.status != Status.SUBMITTED.value,
+        content=content, content_version=content.version, generated_at=now or utcnow(), marking=marking,
+        organisation=organisation, created_at=assessment.created_at, submitted_at=assessment.submitted_at,
+        submitted_by=names.get(assessment.submitted_by_id or 0, ""), signed_off_at=assessment.signed_off_at,
+        signed_off_by=names.get(assessment.signed_off_by_id or 0, ""),
+        sign_off_remark=assessment.sign_off_remark or "", scores=scores, top=list(scores.gaps[:3]), gaps=gaps,
+        recs=rec_rows, radar_svg=charts.radar(content, scores), matrix_svg=charts.pillar_matrix(content, scores),
+        exposure_svg=charts.exposure_bars(content, scores),
+        unconfirmed=[r for row in rec_rows for r in row.answers if r.value == "unknown"], comparison=comparison,
+    )
+
+
+def _previous_submitted(session: Session, assessment: Assessment) -> Assessment | None:
+    """The unit's latest submitted assessment before this one (by submission, else creation time)."""
+    pivot = assessment.submitted_at or assessment.created_at
+    stmt = (select(Assessment)
+            .where(Assessment.unit_id == assessment.unit_id, Assessment.id != assessment.id,
+                   Assessment.status == Status.SUBMITTED.value, Assessment.submitted_at < pivot)
+            .order_by(Assessment.submitted_at.desc()).limit(1))
+    return session.scalars(stmt).first()
+
+

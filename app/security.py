@@ -1,0 +1,59 @@
+"""Default-deny routing, write intent for SQLite, and security headers on every response."""
+
+from __future__ import annotations
+
+from flask import Flask, abort, current_app, redirect, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from .access import PUBLIC, rule_of
+from .db import db
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+CSP = (
+    "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"
+)
+
+
+def _enforce_access() -> Response | None:
+    """Refuse any endpoint that does not declare who may call it; send anonymous users to login."""
+    db.mark_write_intent(request.method not in SAFE_METHODS)
+    if request.endpoint is None:
+        return None  # 404/405 handled by routing
+    if request.endpoint == "static":
+        return None
+    rule = rule_of(current_app.view_functions.get(request.endpoint))
+    if rule is None:
+        abort(403)
+    if PUBLIC in rule:
+        return None
+    if not current_user.is_authenticated:
+        if request.method in SAFE_METHODS:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        abort(401)
+    if current_user.role not in rule:
+        abort(403)
+    return None
+
+
+def _headers(resp: Response) -> Response:
+    h = resp.headers
+    h.setdefault("Content-Security-Policy", CSP)
+    h.setdefault("X-Content-Type-Options", "nosniff")
+    h.setdefault("X-Frame-Options", "DENY")
+    h.setdefault("Referrer-Policy", "same-origin")
+    h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.endpoint != "static":
+        # Pages and downloads carry assessment data: never keep them in a shared or browser cache.
+        h["Cache-Control"] = "no-store"
+    if request.is_secure:
+        h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return resp
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_enforce_access)
+    app.after_request(_headers)
