@@ -8,6 +8,7 @@ from functools import cache
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, Form, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
@@ -15,9 +16,9 @@ from ..content import Recommendation
 from ..models import COMMENT_MAX
 
 TITLE_MAX = 200
-ANSWER_CHOICES = [("0", "0"), ("1", "1"), ("2", "2"), ("3", "3"), ("4", "4"),
-                  ("na", _l("Not applicable")), ("unknown", _l("Don't know"))]
-TARGET_CHOICES = [(1, "1"), (2, "2"), (3, "3"), (4, "4")]
+ANSWER_CHOICES = [SelectChoice(v, v) for v in ("0", "1", "2", "3", "4")] + [
+    SelectChoice("na", _l("Not applicable")), SelectChoice("unknown", _l("Don't know"))]
+TARGET_CHOICES = [SelectChoice(v, v) for v in ("1", "2", "3", "4")]
 
 
 def clean_text(_form: Form, field: Field) -> None:

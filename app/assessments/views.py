@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from ..access import ASSESSMENT_ROLES, allow, get_assessment, scope_assessments, scope_units
 from ..content import Content, Recommendation
@@ -55,7 +56,7 @@ def index() -> str:
 
 def _new_form() -> NewAssessmentForm:
     form = NewAssessmentForm()
-    form.unit.choices = [(u.id, u.name) for u in db.session.scalars(scope_units(current_user))]
+    form.unit.choices = [SelectChoice(str(u.id), u.name) for u in db.session.scalars(scope_units(current_user))]
     if current_user.unit_id and request.method == "GET":
         form.unit.data = current_user.unit_id
     return form

@@ -22,7 +22,7 @@ def _e(text: str) -> str:
 
 def radar(content: Content, scores: Scores) -> str:
     """Current vs target level for every recommendation on a 0-4 radar."""
-    w, h, cx, cy, r = 640, 500, 320, 250, 165
+    w, h, cx, cy, r = 820, 520, 410, 255, 170
     recs = content.recommendations
     n = len(recs)
 
@@ -47,13 +47,16 @@ def radar(content: Content, scores: Scores) -> str:
     for i, rec in enumerate(recs):
         x, y = pt(i, 4)
         out.append(f'<line x1="{cx}" y1="{cy}" x2="{x:.1f}" y2="{y:.1f}" stroke="{GRID}" stroke-width="1"/>')
-        lx, ly = pt(i, 4.55)
+        lx, ly = pt(i, 4.5)
         anchor = "middle" if abs(lx - cx) < 20 else ("start" if lx > cx else "end")
         rs = by_id[rec.id]
         muted = not rs.applicable
         label = f"{rec.number}. {rec.short_title}" + (" (n/a)" if rs.status == "not_applicable" else "")
-        out.append(f'<text x="{lx:.1f}" y="{ly + 4:.1f}" font-size="12" text-anchor="{anchor}" '
-                   f'fill="{MUTED if muted else "#222"}">{_e(label)}</text>')
+        lines = _wrap(label, 24)
+        top = ly + 4 - (len(lines) - 1) * 7 if abs(ly - cy) < r * 0.9 else (ly + 4 - (len(lines) - 1) * 14 if ly < cy
+                                                                           else ly + 4)
+        tspans = "".join(f'<tspan x="{lx:.1f}" y="{top + k * 14:.1f}">{_e(t)}</tspan>' for k, t in enumerate(lines))
+        out.append(f'<text font-size="12" text-anchor="{anchor}" fill="{MUTED if muted else "#222"}">{tspans}</text>')
     targets = [float(by_id[r.id].target) for r in recs]
     currents = [by_id[r.id].current or 0.0 for r in recs]
     out.append(f'<polygon points="{poly(targets)}" fill="none" stroke="{TARGET}" stroke-width="2.5" '
@@ -72,6 +75,17 @@ def radar(content: Content, scores: Scores) -> str:
     out.append(f'<text x="{cx + 50}" y="{ly}" font-size="12" fill="#222">Target level</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Break a label into lines of at most ``width`` characters at spaces."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
 
 
 def _shade(value: float, maximum: float) -> str:

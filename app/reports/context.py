@@ -52,7 +52,7 @@ class GapSection:
     weakest: list[AnswerRow]
     actions: list[str]
     level_reached: int
-    sources: list[str]
+    sources: list[int]  # numbers into ReportContext.sources
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,7 @@ class ReportContext:
     exposure_svg: str
     unconfirmed: list[AnswerRow] = field(default_factory=list)
     comparison: Comparison | None = None
+    sources: list[tuple[int, str, str | None]] = field(default_factory=list)  # (number, citation, url)
 
     @property
     def pillars(self) -> list[tuple[str, str, float]]:
@@ -225,6 +226,7 @@ def build(session: Session, assessment: Assessment, content: Content, *, marking
                 for r in content.recommendations]
     rows_by_id = {row.rec.id: row for row in rec_rows}
     gaps = []
+    numbering: dict[str, int] = {}
     for rank, rs in enumerate(scores.gaps, start=1):
         rec = content.recommendation_by_id[rs.id]
         reached = max(0, min(4, math.floor((rs.current or 0) + 1e-9)))
@@ -234,7 +236,7 @@ def build(session: Session, assessment: Assessment, content: Content, *, marking
             stages=[content.stage_by_id[s].name for s in rec.stages],
             technologies=[content.technology_by_id[t].name for t in rec.technologies],
             weakest=_weakest(rows_by_id[rec.id].answers), actions=list(rec.actions[reached]),
-            level_reached=reached, sources=[content.source_by_id[s].citation for s in rec.sources],
+            level_reached=reached, sources=[numbering.setdefault(s, len(numbering) + 1) for s in rec.sources],
         ))
     comparison = None
     prev = _previous_submitted(session, assessment)
@@ -254,6 +256,8 @@ def build(session: Session, assessment: Assessment, content: Content, *, marking
         recs=rec_rows, radar_svg=charts.radar(content, scores), matrix_svg=charts.pillar_matrix(content, scores),
         exposure_svg=charts.exposure_bars(content, scores),
         unconfirmed=[r for row in rec_rows for r in row.answers if r.value == "unknown"], comparison=comparison,
+        sources=[(n, content.source_by_id[sid].citation, content.source_by_id[sid].url)
+                 for sid, n in numbering.items()],
     )
 
 

@@ -1,0 +1,61 @@
+"""The demo loads once, with the logins the README promises; configuration refuses unsafe starts."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app import create_app
+from app.config import ConfigError
+from app.content.current import current
+from app.db import db
+from app.demo import load, logins
+from app.models import Assessment, User
+
+
+def test_demo_loads_once_and_its_logins_work(app):
+    with app.app_context():
+        with db.writing() as s:
+            assert load(s, current()) is True
+        with db.writing() as s:
+            assert load(s, current()) is False
+        statuses = sorted(db.session.scalars(select(Assessment.status)).all())
+        assert statuses.count("submitted") >= 2 and "draft" in statuses
+        assert db.session.scalar(select(func.count()).select_from(User)) == len(logins())
+    client = app.test_client()
+    from tests.conftest import Browser
+
+    for email, password, role in logins():
+        b = Browser(app.test_client())
+        b.get("/login")
+        assert b.post("/login", {"email": email, "password": password}).status_code == 302, role
+    assert client.get("/healthz").json == {"status": "ok"}
+
+
+def test_demo_submitted_assessment_has_gaps(app):
+    with app.app_context():
+        with db.writing() as s:
+            load(s, current())
+        from app.assessments.services import scores_for
+
+        a = db.session.scalars(select(Assessment).where(Assessment.title == "Annual self-assessment 2026")).one()
+        scores = scores_for(db.session, a, current())
+        assert len(scores.ranking) >= 3
+
+
+def test_production_refuses_to_start_without_secret_key(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_production_cookies_are_secure(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    app = create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+
+
+def test_unknown_environment_is_refused():
+    with pytest.raises(ConfigError):
+        create_app({"APP_ENV": "staging"})
