@@ -232,7 +232,7 @@ def build(session: Session, assessment: Assessment, content: Content, *, marking
         reached = max(0, min(4, math.floor((rs.current or 0) + 1e-9)))
         gaps.append(GapSection(
             rank=rank, rec=rec, score=rs, pillars=_pillar_threats(content, rec),
-            impacts=[f"{i}. {content.impact_by_id[i].name}" for i in rec.impacts],
+            impacts=[f"{i}. {content.impact_by_id[i].name}" for i in sorted(rec.impacts)],
             stages=[content.stage_by_id[s].name for s in rec.stages],
             technologies=[content.technology_by_id[t].name for t in rec.technologies],
             weakest=_weakest(rows_by_id[rec.id].answers), actions=list(rec.actions[reached]),
