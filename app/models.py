@@ -93,6 +93,7 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped on logout and password change: every session cookie carrying an older value is dead.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     agency: Mapped[Agency | None] = relationship()
@@ -136,6 +137,9 @@ class Assessment(Base):
     signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     signed_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sign_off_remark: Mapped[str | None] = mapped_column(Text)
+    reopened_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reopen_reason: Mapped[str | None] = mapped_column(Text)
 
     unit: Mapped[Unit] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
@@ -183,6 +187,20 @@ class Answer(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     assessment: Mapped[Assessment] = relationship(back_populates="answers")
     updated_by: Mapped[User | None] = relationship()
+
+
+class PasswordToken(Base):
+    """One-time, expiring link to set a password. Only a hash of the token is stored."""
+
+    __tablename__ = "password_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
 
 
 class ReportCache(Base):

@@ -1,0 +1,140 @@
+"""Access matrix generated from the app's own URL map: every route × every role (and anonymous) × objects of
+the user's own unit, another unit of the same agency and another agency. Fails when a route has no entry here.
+
+To add a route: add a Route to ROUTES with the roles and scopes that may use it. Scopes:
+- "own": an object of the user's own unit (member) or own agency (supervisor) or made by the user (trainer);
+- "sibling": an object of another unit of the same agency (or another trainer of the same agency);
+- "foreign": an object of another agency;
+- "-": the route takes no object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from app.db import db
+from app.models import Assessment, Status
+
+from .conftest import Browser, World, email
+
+ROLES = ("anon", "member", "supervisor", "trainer", "admin")
+USER_OF_ROLE = {"member": "member_a1", "supervisor": "supervisor_a", "trainer": "trainer_a", "admin": "admin"}
+ALL = {"own", "sibling", "foreign"}
+NONE: set[str] = set()
+
+
+@dataclass(frozen=True)
+class Route:
+    endpoint: str
+    method: str
+    path: str  # with {id} where an object id goes
+    kind: str  # which object factory fills {id}; "-" for none
+    allowed: dict[str, set[str]]  # role -> scopes allowed ("-" for object-less routes)
+    data: dict[str, str] = field(default_factory=dict)  # form data for POST (kept invalid where it would change state)
+
+
+def everyone(*roles: str) -> dict[str, set[str]]:
+    return {r: {"-"} for r in roles}
+
+
+LOGGED_IN = ("member", "supervisor", "trainer", "admin")
+UNIT_ROLES = {"member": {"own"}, "supervisor": {"own", "sibling"}}
+
+ROUTES: list[Route] = [
+    Route("main.index", "GET", "/", "-", everyone(*LOGGED_IN)),  # anonymous: sent to the login page
+    Route("main.health", "GET", "/healthz", "-", everyone(*ROLES)),
+    Route("main.about", "GET", "/about", "-", everyone(*LOGGED_IN)),
+    Route("auth.login", "GET", "/login", "-", everyone(*ROLES)),
+    Route("auth.login", "POST", "/login", "-", everyone(*ROLES), {"email": "", "password": ""}),
+    Route("auth.logout", "POST", "/logout", "-", everyone(*LOGGED_IN)),
+    Route("assessments.index", "GET", "/assessments/", "-", everyone("member", "supervisor")),
+    Route("assessments.create", "POST", "/assessments/new", "-", everyone("member", "supervisor"),
+          {"title": ""}),
+    Route("assessments.overview", "GET", "/assessments/{id}", "assessment", UNIT_ROLES),
+    Route("assessments.section", "GET", "/assessments/{id}/section/1", "assessment", UNIT_ROLES),
+    Route("assessments.section", "POST", "/assessments/{id}/section/1", "assessment", UNIT_ROLES,
+          {"target": "99"}),
+    Route("assessments.review", "GET", "/assessments/{id}/review", "assessment", UNIT_ROLES),
+    Route("assessments.submit", "POST", "/assessments/{id}/submit", "assessment", UNIT_ROLES),
+    Route("reports.results", "GET", "/assessments/{id}/results", "assessment", UNIT_ROLES),
+    Route("reports.pdf", "GET", "/assessments/{id}/report.pdf", "assessment", UNIT_ROLES),
+    Route("reports.export_json", "GET", "/assessments/{id}/export.json", "assessment", UNIT_ROLES),
+]
+
+
+def _assessment(world: World, scope: str) -> int:
+    unit = {"own": world.unit_a1, "sibling": world.unit_a2, "foreign": world.unit_b1}[scope]
+    a = Assessment(unit_id=unit, title=f"{scope} assessment", content_version="2026.1",
+                   status=Status.DRAFT.value)
+    db.session.add(a)
+    db.session.flush()
+    return a.id
+
+
+# kind -> factory(world, scope) -> object id, run inside an app context; extended by other features' tests.
+FACTORIES: dict[str, Callable[[World, str], Any]] = {"assessment": _assessment}
+
+
+def _objects(app, world: World) -> dict[tuple[str, str], Any]:
+    kinds = {r.kind for r in ROUTES if r.kind != "-"}
+    out: dict[tuple[str, str], Any] = {}
+    with app.app_context(), db.writing():
+        for kind in kinds:
+            for scope in sorted(ALL):
+                out[(kind, scope)] = FACTORIES[kind](world, scope)
+    return out
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_every_route_has_an_entry(app):
+    have = {(r.endpoint, r.method) for r in ROUTES}
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            if (rule.endpoint, method) not in have:
+                missing.append(f"{method} {rule.rule} ({rule.endpoint})")
+    assert missing == [], "routes without an access-matrix entry: " + ", ".join(missing)
+
+
+def _is_allowed(resp: Any) -> bool:
+    if resp.status_code in (401, 403, 404):
+        return False
+    return not (resp.status_code == 302 and "/login" in resp.headers.get("Location", "") and
+                resp.request.path != "/login")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("role", ROLES)
+def test_access_matrix(app, world, role):
+    objects = _objects(app, world)
+    browser = Browser(app.test_client())
+    if role != "anon":
+        browser.login(email(USER_OF_ROLE[role]))
+    leaks, refusals = [], []
+    for route in ROUTES:
+        scopes = ["-"] if route.kind == "-" else sorted(ALL)
+        for scope in scopes:
+            url = route.path if scope == "-" else route.path.format(id=objects[(route.kind, scope)])
+            if route.endpoint == "auth.logout":
+                continue  # checked separately: it would end this browser's session
+            resp = browser.get(url) if route.method == "GET" else browser.post(url, dict(route.data))
+            allowed = _is_allowed(resp)
+            expected = scope in route.allowed.get(role, set())
+            if allowed and not expected:
+                leaks.append(f"{route.method} {url} [{scope}] -> {resp.status_code}")
+            elif expected and not allowed:
+                refusals.append(f"{route.method} {url} [{scope}] -> {resp.status_code}")
+    assert leaks == [], f"{role} reached what it must not: {leaks}"
+    assert refusals == [], f"{role} was refused what it may do: {refusals}"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_logout_needs_login(app, world):
+    anon = Browser(app.test_client())
+    assert anon.post("/logout").status_code == 401
