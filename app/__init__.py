@@ -40,12 +40,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
 
     from .assessments.views import bp as assessments_bp
+    from .auditlog.views import bp as auditlog_bp
     from .main.views import bp as main_bp
     from .reports.views import bp as reports_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(assessments_bp)
+    app.register_blueprint(auditlog_bp)
     app.register_blueprint(reports_bp)
 
     from . import templating

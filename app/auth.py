@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -67,10 +67,25 @@ def _login_key() -> str:
     return f"login-account:{email}"
 
 
+def _failed(resp: Response) -> bool:
+    """Only failed attempts count towards the limits, so a whole office behind one address can log in."""
+    return resp.status_code != 302
+
+
+def _on_breach(limit: object) -> None:
+    """Record the refusal; the 429 page itself comes from the error handlers."""
+    email = (request.form.get("email") or "").strip().lower()[:254]
+    db.session.rollback()
+    audit.record(db.session, "login_rate_limited", "user", "", actor=email, detail=str(getattr(limit, "limit", "")))
+    db.session.commit()
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT"], methods=["POST"], key_func=_login_key)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT"], methods=["POST"], key_func=_login_key,
+               deduct_when=_failed, on_breach=_on_breach, scope="login-account")
+@limiter.limit(lambda: current_app.config["LOGIN_IP_LIMIT"], methods=["POST"], deduct_when=_failed,
+               on_breach=_on_breach, scope="login-address")
 def login() -> Response | str:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -85,16 +100,54 @@ def login() -> Response | str:
             audit.record(db.session, "login", "user", user.id, user=user)
             db.session.commit()
             session.clear()  # a fresh session at login: nothing carried over from before
+            g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)  # and a fresh CSRF token
             now = time.time()
             session["login_at"] = session["seen"] = now
             login_user(user)
+            resumed = _resume_questionnaire()
+            if resumed is not None:
+                return resumed
             return redirect(_safe_next(request.args.get("next")))
         audit.record(db.session, "login_failed", "user", user.id if user else "", actor=email,
                      agency_id=user.agency_id if user else None)
         db.session.commit()
         flash(_("E-mail or password is not correct, or the account is deactivated."), "error")
+        if request.form.get("resume_path"):  # keep the unsaved answers through a mistyped password
+            kept = [(k, v) for k, v in request.form.items(multi=True) if k.startswith("resume-")]
+            return render_template("auth/relogin.html", form=form, kept=kept,
+                                   resume_path=request.form["resume_path"]), 401
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)
+
+
+def _resume_questionnaire() -> str | None:
+    """After a re-login from an expired questionnaire page, show that page again with the typed answers."""
+    from werkzeug.datastructures import MultiDict
+    from werkzeug.exceptions import HTTPException
+
+    from .assessments.views import RESUME_PREFIX, render_section_with_input
+
+    path = request.form.get("resume_path", "")
+    kept = MultiDict([(k[len(RESUME_PREFIX):], v) for k, v in request.form.items(multi=True)
+                      if k.startswith(RESUME_PREFIX)])
+    if not path:
+        return None
+    try:
+        endpoint, args = current_app.url_map.bind("").match(path, method="POST")
+    except HTTPException:
+        return None
+    if endpoint != "assessments.section":
+        return None
+    return render_section_with_input(int(args["assessment_id"]), int(args["number"]), kept, notice="relogin")
+
+
+@bp.route("/session/ping")
+@allow(*Role)
+def ping() -> Response:
+    """Keeps an active page's session alive (the idle warning's "Stay logged in" button)."""
+    from flask import jsonify
+
+    return jsonify(ok=True, idle_seconds=current_app.config["SESSION_IDLE_MINUTES"] * 60)
 
 
 @bp.route("/logout", methods=["POST"])

@@ -60,7 +60,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "PDF_CACHE_DIR": env.get("PDF_CACHE_DIR", str(instance_path / "pdf-cache")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or env.get("RATELIMIT_STORAGE_URI") or "memory://",
-        "LOGIN_LIMIT": env.get("LOGIN_LIMIT", "10 per 15 minutes"),
+        "LOGIN_LIMIT": env.get("LOGIN_LIMIT", "10 per 15 minutes"),  # failed logins per account
+        "LOGIN_IP_LIMIT": env.get("LOGIN_IP_LIMIT", "50 per 15 minutes"),  # failed logins per address
         "SESSION_IDLE_MINUTES": int(env.get("SESSION_IDLE_MINUTES", "30")),
         "SESSION_MAX_HOURS": int(env.get("SESSION_MAX_HOURS", "12")),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from flask import Flask, abort, current_app, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from .access import PUBLIC, rule_of
 from .db import db
+from .errors import fail
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -15,6 +17,16 @@ CSP = (
     "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
     "form-action 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"
 )
+
+
+def _refuse_nul() -> None:
+    """NUL bytes are never legitimate text and PostgreSQL refuses them: stop them at the door with a 400."""
+    sources = [request.args] if request.method in SAFE_METHODS else [request.args, request.form]
+    for values in sources:
+        for key, value in values.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                fail(400, _("The request contained control characters (a NUL byte), which this service does not "
+                            "accept. Nothing was saved."))
 
 
 def _enforce_access() -> Response | None:
@@ -28,13 +40,20 @@ def _enforce_access() -> Response | None:
     if rule is None:
         abort(403)
     if PUBLIC in rule:
+        _refuse_nul()
         return None
     if not current_user.is_authenticated:
+        from .assessments.views import relogin_keeping_answers
+
+        kept = relogin_keeping_answers()
+        if kept is not None:
+            return kept  # type: ignore[return-value]
         if request.method in SAFE_METHODS:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         abort(401)
     if current_user.role not in rule:
         abort(403)
+    _refuse_nul()
     return None
 
 

@@ -48,13 +48,14 @@ def post_section(browser, aid, mutate):
         (lambda d: d.update({f"q_{CONTENT.recommendation_by_number[2].questions[0].id}": "2"}), 400,
          "fields this section does not have"),
         (lambda d: d.update({f"c_{Q[2]}": "x" * 100_000}), 422, "4000"),
-        (lambda d: d.update({f"e_{Q[3]}": "evidence\x00with NUL"}), 422, "control characters"),
+        (lambda d: d.update({f"e_{Q[3]}": "evidence\x00with NUL"}), 400, "control characters"),
+        (lambda d: d.update({f"e_{Q[3]}": "evidence\x07with BEL"}), 422, "control characters"),
         (lambda d: d.update({"target": "9"}), 422, "Not a valid choice"),
         (lambda d: d.update({"target": "abc"}), 422, "Invalid Choice"),
         (lambda d: d.update({f"rev_{Q[0]}": "not-a-number"}), 422, ""),
     ],
     ids=["level-7", "level-minus-1", "unknown-question", "question-of-other-section", "100kb-comment",
-         "nul-byte", "target-9", "target-text", "bad-revision"],
+         "nul-byte", "bel-char", "target-9", "target-text", "bad-revision"],
 )
 def test_invalid_values_are_refused_and_nothing_is_stored(app, browser, started, mutate, status, message):
     before = stored(app, started)

@@ -50,6 +50,17 @@ class SubmitForm(FlaskForm):
     """Only the CSRF token: submitting is one button."""
 
 
+class SignOffForm(FlaskForm):
+    remark = TextAreaField(_l("Remark (optional)"), validators=[Length(max=2000), clean_text], filters=[strip_text],
+                           description=_l("Printed with your name and the date in the report's sign-off block."))
+
+
+class ReopenForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for reopening"), validators=[DataRequired(), Length(max=2000), clean_text],
+                           filters=[strip_text],
+                           description=_l("Required. Recorded in the audit log; the unit sees it on the assessment."))
+
+
 def field_names(rec: Recommendation) -> frozenset[str]:
     """Every form key a section page may send; anything else is refused as an unknown question."""
     names = {"csrf_token", "target", "target_orig", "action"}

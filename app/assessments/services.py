@@ -179,3 +179,36 @@ def submit(session: Session, assessment: Assessment, user: User, content: Conten
     audit.record(session, "assessment_submitted", "assessment", assessment.id, user=user,
                  agency_id=assessment.unit.agency_id)
     return True
+
+
+class StateError(Exception):
+    """The action does not fit the assessment's current status."""
+
+
+def sign_off(session: Session, assessment: Assessment, user: User, remark: str) -> None:
+    """A supervisor approves a submitted assessment; the remark is printed in the report's sign-off block."""
+    if assessment.status != Status.SUBMITTED.value:
+        raise StateError("only a submitted assessment can be signed off")
+    if assessment.signed_off_at is not None:
+        raise StateError("already signed off")
+    assessment.signed_off_by_id, assessment.signed_off_at = user.id, utcnow()
+    assessment.sign_off_remark = remark or None
+    session.flush()
+    audit.record(session, "assessment_signed_off", "assessment", assessment.id, user=user,
+                 agency_id=assessment.unit.agency_id)
+
+
+def reopen(session: Session, assessment: Assessment, user: User, reason: str) -> None:
+    """Make a submitted assessment editable again; the sign-off no longer applies and is withdrawn."""
+    if assessment.status != Status.SUBMITTED.value:
+        raise StateError("only a submitted assessment can be reopened")
+    if not reason.strip():
+        raise StateError("a reason is required")
+    now = utcnow()
+    assessment.status = Status.REOPENED.value
+    assessment.reopened_by_id, assessment.reopened_at, assessment.reopen_reason = user.id, now, reason
+    assessment.signed_off_by_id = assessment.signed_off_at = assessment.sign_off_remark = None
+    assessment.updated_at, assessment.updated_by_id = now, user.id
+    session.flush()
+    audit.record(session, "assessment_reopened", "assessment", assessment.id, user=user,
+                 agency_id=assessment.unit.agency_id, detail=f"reason: {reason[:400]}")

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -18,9 +19,9 @@ from ..content.current import current as current_content
 from ..content.current import for_version
 from ..db import db
 from ..errors import fail
-from ..models import Answer, Assessment, Unit
+from ..models import Answer, Assessment, Role, Unit
 from . import services
-from .forms import NewAssessmentForm, SubmitForm, field_names, section_form_class
+from .forms import NewAssessmentForm, ReopenForm, SignOffForm, SubmitForm, field_names, section_form_class
 
 bp = Blueprint("assessments", __name__, url_prefix="/assessments")
 
@@ -85,7 +86,8 @@ def overview(assessment_id: int) -> str:
     content = _content(a)
     values = services.answer_values(services.answers_by_question(db.session, a))
     return render_template("assessments/overview.html", a=a, content=content,
-                           progress=services.progress(content, values))
+                           progress=services.progress(content, values), signoff_form=SignOffForm(),
+                           reopen_form=ReopenForm())
 
 
 def _section_context(a: Assessment, content: Content, rec: Recommendation, **extra: Any) -> dict[str, Any]:
@@ -172,18 +174,45 @@ def section(assessment_id: int, number: int) -> Any:
     return redirect(url_for("assessments.section", assessment_id=a.id, number=number))
 
 
+RESUME_PREFIX = "resume-"
+
+
 def recover_after_csrf_error() -> tuple[str, int] | None:
     """An expired CSRF token on a questionnaire page: show the typed answers again with a fresh token."""
-    if request.endpoint != "assessments.section" or not current_user.is_authenticated:
+    if request.endpoint != "assessments.section":
         return None
+    if not current_user.is_authenticated:
+        return relogin_keeping_answers()
     view_args = request.view_args or {}
-    a = get_assessment(int(view_args["assessment_id"]))
+    return render_section_with_input(int(view_args["assessment_id"]), int(view_args["number"]), request.form,
+                                     notice="expired"), 400
+
+
+def relogin_keeping_answers() -> tuple[str, int] | None:
+    """The session ended while a questionnaire page was open: ask to log in again, keeping what was typed.
+
+    The answers travel in the login form's hidden fields (never in the session cookie) and come back on the
+    section page after login, unsaved, so the user checks them and presses Save.
+    """
+    if request.endpoint != "assessments.section" or request.method != "POST":
+        return None
+    kept = [(RESUME_PREFIX + k, v) for k, values in request.form.lists() if k != "csrf_token" for v in values]
+    from ..auth import LoginForm
+
+    return render_template("auth/relogin.html", form=LoginForm(formdata=None), kept=kept,
+                           resume_path=request.path), 401
+
+
+def render_section_with_input(assessment_id: int, number: int, formdata: Any, notice: str) -> str:
+    """The section page filled with input that was typed but not saved (expired token or session)."""
+    a = get_assessment(assessment_id)
     content = _content(a)
-    rec = _rec(content, int(view_args["number"]))
-    form = section_form_class(rec)(meta={"csrf": True})
-    form.validate()  # fills errors for display; the token in the page is refreshed by rendering
-    return render_template("assessments/section.html", form=form, expired=True,
-                           **_section_context(a, content, rec)), 400
+    rec = _rec(content, number)
+    allowed = field_names(rec)
+    data = MultiDict([(k, v) for k, v in formdata.items(multi=True) if k in allowed and k != "csrf_token"])
+    form = section_form_class(rec)(formdata=data)
+    form.validate()  # shows field errors; the CSRF error is not displayed and the page carries a fresh token
+    return render_template("assessments/section.html", form=form, notice=notice, **_section_context(a, content, rec))
 
 
 @bp.route("/<int:assessment_id>/review")
@@ -220,3 +249,41 @@ def submit(assessment_id: int) -> Response | tuple[str, int]:
     else:
         flash(_("This assessment was already submitted; nothing changed."), "info")
     return redirect(url_for("reports.results", assessment_id=a.id))
+
+
+def _supervisor_action(assessment_id: int, form_class: type, action: Any, done: str) -> Any:
+    a = get_assessment(assessment_id, for_update=True)
+    form = form_class()
+    if not form.validate_on_submit():
+        content = _content(a)
+        values = services.answer_values(services.answers_by_question(db.session, a))
+        forms = {"signoff_form": SignOffForm(), "reopen_form": ReopenForm()}
+        forms["signoff_form" if form_class is SignOffForm else "reopen_form"] = form
+        return render_template("assessments/overview.html", a=a, content=content,
+                               progress=services.progress(content, values), **forms), 422
+    try:
+        action(a, form)
+        db.session.commit()
+    except services.StateError as exc:
+        db.session.rollback()
+        fail(409, _("This cannot be done now: %(why)s.", why=str(exc)))
+    flash(done, "success")
+    return redirect(url_for("assessments.overview", assessment_id=a.id))
+
+
+@bp.route("/<int:assessment_id>/signoff", methods=["POST"])
+@allow(Role.SUPERVISOR)
+def signoff(assessment_id: int) -> Any:
+    return _supervisor_action(
+        assessment_id, SignOffForm,
+        lambda a, f: services.sign_off(db.session, a, current_user, f.remark.data or ""),
+        _("Assessment signed off. Your name, the date and the remark now appear in its report."))
+
+
+@bp.route("/<int:assessment_id>/reopen", methods=["POST"])
+@allow(Role.SUPERVISOR)
+def reopen(assessment_id: int) -> Any:
+    return _supervisor_action(
+        assessment_id, ReopenForm,
+        lambda a, f: services.reopen(db.session, a, current_user, f.reason.data),
+        _("Assessment reopened. The unit can change its answers and submit again."))
