@@ -9,6 +9,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "test", "production")
+PLACEHOLDER_KEYS = frozenset({"changeme", "change-me", "change_me", "secret", "dev", "development", "test",
+                              "please-change-me", "your-secret-key", "x" * 32})
 
 
 class ConfigError(RuntimeError):
@@ -75,6 +77,11 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
     }
     cfg.update(overrides)
+    if cfg["APP_ENV"] == "production" and cfg.get("SECRET_KEY"):
+        key = str(cfg["SECRET_KEY"])
+        if len(key) < 32 or key.lower() in PLACEHOLDER_KEYS:
+            raise ConfigError("SECRET_KEY is too short or a well-known placeholder: use at least 32 random "
+                              "characters of your own (`python -c 'import secrets; print(secrets.token_hex(32))'`).")
     if not cfg.get("SECRET_KEY"):
         if cfg["APP_ENV"] == "production":
             raise ConfigError(

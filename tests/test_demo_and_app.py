@@ -59,3 +59,26 @@ def test_production_cookies_are_secure(monkeypatch):
 def test_unknown_environment_is_refused():
     with pytest.raises(ConfigError):
         create_app({"APP_ENV": "staging"})
+
+
+@pytest.mark.parametrize("key", ["short", "change-me", "x" * 32])
+def test_production_refuses_weak_secret_key(monkeypatch, key):
+    monkeypatch.setenv("SECRET_KEY", key)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_login_rehashes_weaker_password_hashes(app, world):
+    from argon2 import PasswordHasher
+
+    from tests.conftest import PASSWORD, Browser, email
+
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.email == email("member_a1"))).one()
+        user.password_hash = weak
+        db.session.commit()
+    Browser(app.test_client()).login(email("member_a1"))
+    with app.app_context():
+        stored = db.session.scalars(select(User.password_hash).where(User.email == email("member_a1"))).one()
+    assert stored != weak and stored.startswith("$argon2id$")
