@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Protocol
 
 PILLARS = ("fear", "want", "indignity")
@@ -67,10 +68,7 @@ class Scores:
     ranking: tuple[str, ...]  # ids of recommendations with G_r > 0, by P desc, G desc, number asc
     total_questions: int
     answered: int
-
-    @property
-    def maturity_percent(self) -> float | None:
-        return None if self.maturity is None else 100.0 * self.maturity / 4.0
+    maturity_percent: float | None = None  # M / 4 in percent, computed exactly alongside M
 
     @property
     def coverage(self) -> float:
@@ -101,51 +99,96 @@ def level_of(value: str) -> int | None:
     raise ValueError(f"not an answer value: {value!r}")
 
 
-def score(
-    content: ContentLike, answers: Mapping[str, str], targets: Mapping[str, int] | None = None
-) -> Scores:
-    """Score one assessment. Unanswered questions are left out (as if ``na``) so drafts score provisionally."""
-    targets = targets or {}
-    recs: list[RecScore] = []
-    total = answered = 0
+@dataclass(frozen=True)
+class RecAggregate:
+    """What scoring needs from one recommendation's answers, in a form SQL can compute with SUM/COUNT.
+
+    The analytics pages aggregate answers in the database (one row per assessment and recommendation)
+    and score from these sums, so the formulas live here only, whichever way the numbers were gathered.
+    """
+
+    level_sum: int = 0  # sum of counted levels ("unknown" counts as 0)
+    counted: int = 0  # answers with a level or "unknown"
+    unknown: int = 0
+    na: int = 0
+
+
+def aggregate(content: ContentLike, answers: Mapping[str, str]) -> dict[str, RecAggregate]:
+    """Per-recommendation sums of one assessment's answers (unanswered questions simply do not count)."""
+    out: dict[str, RecAggregate] = {}
     for rec in content.recommendations:
-        target = int(targets.get(rec.id, DEFAULT_TARGET))
-        if not 1 <= target <= 4:
-            raise ValueError(f"target for {rec.id} must be 1..4, not {target}")
-        levels: list[int] = []
-        na = unknown = unanswered = 0
+        level_sum = counted = unknown = na = 0
         for q in rec.questions:
             value = answers.get(q.id)
             if value is None:
-                unanswered += 1
                 continue
             lvl = level_of(value)
             if lvl is None:
                 na += 1
             else:
-                levels.append(lvl)
+                level_sum += lvl
+                counted += 1
                 unknown += value == "unknown"
+        out[rec.id] = RecAggregate(level_sum, counted, unknown, na)
+    return out
+
+
+def score(
+    content: ContentLike, answers: Mapping[str, str], targets: Mapping[str, int] | None = None
+) -> Scores:
+    """Score one assessment. Unanswered questions are left out (as if ``na``) so drafts score provisionally."""
+    return score_aggregates(content, aggregate(content, answers), targets)
+
+
+def score_aggregates(
+    content: ContentLike, aggregates: Mapping[str, RecAggregate], targets: Mapping[str, int] | None = None
+) -> Scores:
+    """Score from per-recommendation sums: the single implementation of DESIGN.md section 3.
+
+    A recommendation missing from ``aggregates`` has no answer at all; questions neither counted nor
+    ``na`` are unanswered.
+    """
+    targets = targets or {}
+    recs: list[RecScore] = []
+    total = answered = 0
+    empty = RecAggregate()
+    exact: dict[str, tuple[Fraction, Fraction, Fraction]] = {}  # id -> (C, G, P) without rounding error
+    for rec in content.recommendations:
+        target = int(targets.get(rec.id, DEFAULT_TARGET))
+        if not 1 <= target <= 4:
+            raise ValueError(f"target for {rec.id} must be 1..4, not {target}")
+        agg = aggregates.get(rec.id, empty)
         n = len(rec.questions)
+        if agg.counted + agg.na > n or min(agg.counted, agg.na, agg.unknown, agg.level_sum) < 0:
+            raise ValueError(f"aggregate for {rec.id} does not fit its {n} questions")
+        unanswered = n - agg.counted - agg.na
         total += n
         answered += n - unanswered
-        if levels:
-            current = sum(levels) / len(levels)
-            gap = max(0.0, target - current)
-            priority = gap * sum(rec.pillars.get(p, 0) for p in PILLARS)
+        exact_c = Fraction(agg.level_sum, agg.counted) if agg.counted else None
+        if exact_c is not None:
+            exact_g = max(Fraction(0), target - exact_c)
+            exact_p = exact_g * sum(rec.pillars.get(p, 0) for p in PILLARS)
+            exact[rec.id] = (exact_c, exact_g, exact_p)
+            current, gap, priority = float(exact_c), float(exact_g), float(exact_p)
             status = SCORED
         else:
             current = gap = priority = None
             status = NOT_ANSWERED if unanswered else NOT_APPLICABLE
         recs.append(
             RecScore(rec.id, rec.number, status, current, target, gap, priority, dict(rec.pillars), n,
-                     len(levels), unknown, na, unanswered)
+                     agg.counted, agg.unknown, agg.na, unanswered)
         )
+    # Aggregates in exact fractions, converted to float once: display rounding and tie-breaks then see the
+    # true value (an exact 57.5% must not become 57.49999… and show as 57%).
     applicable = [r for r in recs if r.applicable]
-    maturity = sum(r.current for r in applicable) / len(applicable) if applicable else None  # type: ignore[misc]
+    exact_m = sum((exact[r.id][0] for r in applicable), Fraction(0)) / len(applicable) if applicable else None
+    maturity = None if exact_m is None else float(exact_m)
+    maturity_pct = None if exact_m is None else float(exact_m * 100 / 4)
     exposure: dict[str, float] = {}
     for p in PILLARS:
-        num = sum(r.gap * r.weights.get(p, 0) for r in applicable)  # type: ignore[operator]
+        num = sum((exact[r.id][1] * r.weights.get(p, 0) for r in applicable), Fraction(0))
         den = sum(r.target * r.weights.get(p, 0) for r in applicable)
-        exposure[p] = 100.0 * num / den if den else 0.0
-    ranked = sorted((r for r in applicable if r.gap and r.gap > 0), key=lambda r: (-r.priority, -r.gap, r.number))  # type: ignore[operator]
-    return Scores(tuple(recs), maturity, exposure, tuple(r.id for r in ranked), total, answered)
+        exposure[p] = float(100 * num / den) if den else 0.0
+    ranked = sorted((r for r in applicable if exact[r.id][1] > 0),
+                    key=lambda r: (-exact[r.id][2], -exact[r.id][1], r.number))
+    return Scores(tuple(recs), maturity, exposure, tuple(r.id for r in ranked), total, answered, maturity_pct)
