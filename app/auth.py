@@ -90,15 +90,25 @@ def login() -> Response | str:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
+    db.mark_write_intent(False)  # the slow hash check runs outside SQLite's write lock
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         user = db.session.scalars(select(User).where(func.lower(User.email) == email)).first()
-        if user is not None and user.active and verify_password(user.password_hash, form.password.data):
-            if needs_rehash(user.password_hash or ""):
-                user.password_hash = hash_password(form.password.data)
-            user.last_login_at = utcnow()
-            audit.record(db.session, "login", "user", user.id, user=user)
-            db.session.commit()
+        ok = user is not None and user.active and verify_password(user.password_hash, form.password.data)
+        rehashed = hash_password(form.password.data) if ok and needs_rehash(user.password_hash or "") else None
+        db.session.rollback()
+        with db.writing() as ws:
+            if user is not None:
+                user = ws.get(User, user.id)
+            if ok and user is not None:
+                if rehashed:
+                    user.password_hash = rehashed
+                user.last_login_at = utcnow()
+                audit.record(ws, "login", "user", user.id, user=user)
+            else:
+                audit.record(ws, "login_failed", "user", user.id if user else "", actor=email,
+                             agency_id=user.agency_id if user else None)
+        if ok and user is not None:
             session.clear()  # a fresh session at login: nothing carried over from before
             g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)  # and a fresh CSRF token
             now = time.time()
@@ -108,9 +118,6 @@ def login() -> Response | str:
             if resumed is not None:
                 return resumed
             return redirect(_safe_next(request.args.get("next")))
-        audit.record(db.session, "login_failed", "user", user.id if user else "", actor=email,
-                     agency_id=user.agency_id if user else None)
-        db.session.commit()
         flash(_("E-mail or password is not correct, or the account is deactivated."), "error")
         if request.form.get("resume_path"):  # keep the unsaved answers through a mistyped password
             kept = [(k, v) for k, v in request.form.items(multi=True) if k.startswith("resume-")]

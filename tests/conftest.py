@@ -112,7 +112,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def app_config(db_url: str, tmp_path: Path) -> dict[str, Any]:
     return {"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
-            "PDF_CACHE_DIR": str(tmp_path / "pdf"), "RATELIMIT_STORAGE_URI": "memory://"}
+            "RATELIMIT_STORAGE_URI": "memory://"}
 
 
 @pytest.fixture

@@ -112,3 +112,30 @@ def test_pdf_fetcher_serves_only_static_files(app):
 def test_targets_recorded_in_export(browser, submitted):
     exported = json.loads(browser.get(f"/assessments/{submitted}/export.json").data)
     assert {r["number"]: r["target"] for r in exported["recommendations"]} == TARGETS
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_rendering_does_not_hold_the_write_lock(app, browser, submitted, monkeypatch, db_url):
+    """A slow PDF render must not block questionnaire saves: other writers get the lock meanwhile."""
+    import sqlite3
+
+    from app.reports import views
+
+    seen = []
+    real = views.render_report_pdf
+
+    def render_and_try_to_write(a):
+        other = sqlite3.connect(db_url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            seen.append("lock free")
+        except sqlite3.OperationalError as exc:
+            seen.append(str(exc))
+        finally:
+            other.close()
+        return real(a)
+
+    monkeypatch.setattr(views, "render_report_pdf", render_and_try_to_write)
+    assert browser.get(f"/assessments/{submitted}/report.pdf").status_code == 200
+    assert seen == ["lock free"]

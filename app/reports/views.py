@@ -7,12 +7,15 @@ import re
 
 from flask import Blueprint, Response, current_app, render_template
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from .. import audit
 from ..access import ASSESSMENT_ROLES, allow, get_assessment
 from ..content.current import for_version
 from ..db import db
-from ..models import Assessment, ReportCache, Status
+from ..models import Assessment, ReportCache, Status, utcnow
 from . import context as report_context
 from .export import to_json
 from .pdf import render_pdf
@@ -44,38 +47,53 @@ def results(assessment_id: int) -> str:
     return render_template("reports/results.html", a=a, r=build_context(a))
 
 
-@bp.route("/<int:assessment_id>/report.pdf")
-@allow(*ASSESSMENT_ROLES)
-def pdf(assessment_id: int) -> Response:
-    db.mark_write_intent()  # the download is audited (and may fill the cache)
-    a = get_assessment(assessment_id)
-    data: bytes | None = None
+def cached_or_rendered_pdf(a: Assessment) -> tuple[bytes, bool]:
+    """The PDF of an assessment and whether it must be (re)cached. Reads only: no write lock while rendering."""
     if a.status == Status.SUBMITTED.value:
         cached = db.session.scalars(select(ReportCache).where(ReportCache.assessment_id == a.id)).first()
         if cached is not None and cached.assessment_version == a.version_id:
-            data = cached.pdf
-        else:
-            data = render_report_pdf(a)
-            if cached is None:
-                db.session.add(ReportCache(assessment_id=a.id, assessment_version=a.version_id, pdf=data))
-            else:
-                cached.assessment_version, cached.pdf = a.version_id, data
-    else:
-        data = render_report_pdf(a)
-    audit.record(db.session, "report_downloaded", "assessment", a.id, agency_id=a.unit.agency_id,
-                 detail="pdf")
-    db.session.commit()
+            return cached.pdf, False
+        return render_report_pdf(a), True
+    return render_report_pdf(a), False  # drafts change with every save: never cached
+
+
+def store_pdf(session: Session, assessment_id: int, version: int, data: bytes) -> None:
+    """Insert or replace the cached PDF in one statement, safe when two downloads race."""
+    values = {"assessment_id": assessment_id, "assessment_version": version, "pdf": data, "generated_at": utcnow()}
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(ReportCache).values(**values)
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=[ReportCache.assessment_id],
+        set_={k: stmt.excluded[k] for k in ("assessment_version", "pdf", "generated_at")}))
+
+
+def _audited_download(a: Assessment, action: str, detail: str, pdf: tuple[int, bytes] | None = None) -> None:
+    """End the read transaction, then take the write lock only for the short audit (and cache) write."""
+    obj_id, agency_id = a.id, a.unit.agency_id
+    db.session.rollback()
+    with db.writing() as session:
+        if pdf is not None:
+            store_pdf(session, obj_id, *pdf)
+        audit.record(session, action, "assessment", obj_id, agency_id=agency_id, detail=detail)
+
+
+@bp.route("/<int:assessment_id>/report.pdf")
+@allow(*ASSESSMENT_ROLES)
+def pdf(assessment_id: int) -> Response:
+    a = get_assessment(assessment_id)
+    filename, version = _filename(a, "pdf"), a.version_id
+    data, cache_it = cached_or_rendered_pdf(a)
+    _audited_download(a, "report_downloaded", "pdf", (version, data) if cache_it else None)
     return Response(data, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{_filename(a, "pdf")}"'})
+        "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.route("/<int:assessment_id>/export.json")
 @allow(*ASSESSMENT_ROLES)
 def export_json(assessment_id: int) -> Response:
-    db.mark_write_intent()
     a = get_assessment(assessment_id)
+    filename = _filename(a, "json")
     body = json.dumps(to_json(build_context(a)), ensure_ascii=False, indent=2)
-    audit.record(db.session, "export_downloaded", "assessment", a.id, agency_id=a.unit.agency_id, detail="json")
-    db.session.commit()
+    _audited_download(a, "export_downloaded", "json")
     return Response(body, mimetype="application/json", headers={
-        "Content-Disposition": f'attachment; filename="{_filename(a, "json")}"'})
+        "Content-Disposition": f'attachment; filename="{filename}"'})
