@@ -39,6 +39,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
 
+    from .account.views import bp as account_bp
+    from .admin.views import bp as admin_bp
     from .assessments.views import bp as assessments_bp
     from .auditlog.views import bp as auditlog_bp
     from .main.views import bp as main_bp
@@ -47,6 +49,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(assessments_bp)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(auditlog_bp)
     app.register_blueprint(reports_bp)
 

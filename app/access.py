@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import Select, select
 
 from .db import db
-from .models import Assessment, Role, Unit, User
+from .models import Agency, Assessment, Role, Unit, User
 
 F = TypeVar("F", bound=Callable[..., Any])
 ACCESS_ATTR = "_access_rule"
@@ -69,3 +69,69 @@ def get_assessment(assessment_id: int, *, for_update: bool = False) -> Assessmen
     if found is None:
         abort(404)
     return found
+
+
+# --- Administration: who may manage which agencies, units and users -------------------------------------------
+# An admin manages everything. A supervisor manages the members of its own agency only (never other roles, never
+# agencies or units themselves: the routes that change those are admin-only). Everyone else manages nothing.
+
+
+def grantable_roles(user: User) -> tuple[Role, ...]:
+    """Roles ``user`` may give to an account it creates or manages."""
+    if user.role == Role.ADMIN:
+        return tuple(Role)
+    if user.role == Role.SUPERVISOR and user.agency_id is not None:
+        return (Role.MEMBER,)
+    return ()
+
+
+def scope_managed_agencies(user: User) -> Select[Any]:
+    stmt = select(Agency).order_by(Agency.name)
+    if user.role == Role.ADMIN:
+        return stmt
+    if user.role == Role.SUPERVISOR and user.agency_id is not None:
+        return stmt.where(Agency.id == user.agency_id)
+    return stmt.where(False)
+
+
+def scope_managed_units(user: User) -> Select[Any]:
+    stmt = select(Unit).order_by(Unit.name)
+    if user.role == Role.ADMIN:
+        return stmt
+    if user.role == Role.SUPERVISOR and user.agency_id is not None:
+        return stmt.where(Unit.agency_id == user.agency_id)
+    return stmt.where(False)
+
+
+def scope_users(user: User) -> Select[Any]:
+    """Accounts ``user`` may list and manage: all (admin) or the members of its own agency (supervisor)."""
+    stmt = select(User)
+    if user.role == Role.ADMIN:
+        return stmt
+    if user.role == Role.SUPERVISOR and user.agency_id is not None:
+        return stmt.where(User.agency_id == user.agency_id, User.role == Role.MEMBER.value)
+    return stmt.where(False)
+
+
+def _one_or_404(stmt: Select[Any]) -> Any:
+    found = db.session.scalars(stmt).first()
+    if found is None:
+        abort(404)
+    return found
+
+
+def get_managed_agency(agency_id: int) -> Agency:
+    """The agency if the current user may manage it (or its members); 404 otherwise."""
+    return _one_or_404(scope_managed_agencies(current_user).where(Agency.id == agency_id))
+
+
+def get_managed_unit(unit_id: int) -> Unit:
+    return _one_or_404(scope_managed_units(current_user).where(Unit.id == unit_id))
+
+
+def get_managed_user(user_id: int, *, for_update: bool = False) -> User:
+    """The account if the current user may manage it; 404 otherwise (another agency's accounts do not exist)."""
+    stmt = scope_users(current_user).where(User.id == user_id)
+    if for_update:
+        stmt = stmt.with_for_update(of=User)
+    return _one_or_404(stmt)

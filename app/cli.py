@@ -52,3 +52,7 @@ def init_app(app: Flask) -> None:
             click.echo(f"  {email:<26} {password:<22} {role}")
 
     app.cli.add_command(demo_cli)
+
+    from .admin.cli import init_app as init_admin_cli
+
+    init_admin_cli(app)

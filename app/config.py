@@ -63,6 +63,11 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or env.get("RATELIMIT_STORAGE_URI") or "memory://",
         "LOGIN_LIMIT": env.get("LOGIN_LIMIT", "10 per 15 minutes"),  # failed logins per account
         "LOGIN_IP_LIMIT": env.get("LOGIN_IP_LIMIT", "50 per 15 minutes"),  # failed logins per address
+        # Accounts: password policy, lifetime of one-time set-password links, and the base URL the CLI
+        # prints those links with (the web area builds them from the request instead).
+        "PASSWORD_MIN_LENGTH": int(env.get("PASSWORD_MIN_LENGTH", "12")),
+        "SET_PASSWORD_HOURS": int(env.get("SET_PASSWORD_HOURS", "72")),
+        "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
         "SESSION_IDLE_MINUTES": int(env.get("SESSION_IDLE_MINUTES", "30")),
         "SESSION_MAX_HOURS": int(env.get("SESSION_MAX_HOURS", "12")),
         "SESSION_COOKIE_HTTPONLY": True,

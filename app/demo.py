@@ -59,7 +59,8 @@ def _fill(session: Session, content: Content, unit: Unit, user: User, title: str
         for q, value in zip(rec.questions, plan[rec.id], strict=False):
             comment, evidence = COMMENTS.get(q.id, ("", ""))
             session.add(Answer(assessment_id=a.id, question_id=q.id, value=value, comment=comment,
-                               evidence=evidence, rev=1, updated_by_id=user.id))
+                               evidence=evidence, rev=1, updated_by_id=user.id,
+                               updated_at=a.created_at + timedelta(days=7)))  # answered before it was submitted
     for t in a.targets:
         t.target = (targets or {}).get(t.recommendation_id, 3)
     if upto is not None:

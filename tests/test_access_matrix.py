@@ -6,6 +6,9 @@ To add a route: add a Route to ROUTES with the roles and scopes that may use it.
 - "sibling": an object of another unit of the same agency (or another trainer of the same agency);
 - "foreign": an object of another agency;
 - "-": the route takes no object.
+For administration objects: "user" own/sibling/foreign = a member of unit A1 / of unit A2 (same agency) / of
+agency B, so for a supervisor "own" and "sibling" are members of its own agency; "unit" = unit A1 / A2 / B1;
+"agency" = agency A / agency A again (an agency has no sibling) / agency B.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 import pytest
 
 from app.db import db
-from app.models import Assessment, Status
+from app.models import Assessment, Role, Status, User
 
 from .conftest import Browser, World, email
 
@@ -43,6 +46,8 @@ def everyone(*roles: str) -> dict[str, set[str]]:
 
 LOGGED_IN = ("member", "supervisor", "trainer", "admin")
 UNIT_ROLES = {"member": {"own"}, "supervisor": {"own", "sibling"}}
+ADMIN_ONLY = {"admin": ALL}
+USER_MANAGERS = {"admin": ALL, "supervisor": {"own", "sibling"}}  # a supervisor manages its agency's members
 
 ROUTES: list[Route] = [
     Route("main.index", "GET", "/", "-", everyone(*LOGGED_IN)),  # anonymous: sent to the login page
@@ -70,6 +75,26 @@ ROUTES: list[Route] = [
     Route("reports.results", "GET", "/assessments/{id}/results", "assessment", UNIT_ROLES),
     Route("reports.pdf", "GET", "/assessments/{id}/report.pdf", "assessment", UNIT_ROLES),
     Route("reports.export_json", "GET", "/assessments/{id}/export.json", "assessment", UNIT_ROLES),
+    # Accounts and administration. The set-password page is public; an unknown token is a 400 for everyone.
+    Route("account.set_password", "GET", "/set-password/not-a-real-token", "-", everyone(*ROLES)),
+    Route("account.set_password", "POST", "/set-password/not-a-real-token", "-", everyone(*ROLES),
+          {"password": ""}),
+    Route("account.change_password", "GET", "/account/password", "-", everyone(*LOGGED_IN)),
+    Route("account.change_password", "POST", "/account/password", "-", everyone(*LOGGED_IN), {"current": ""}),
+    Route("admin.index", "GET", "/admin/", "-", everyone("admin", "supervisor")),
+    Route("admin.agency_create", "POST", "/admin/agencies", "-", everyone("admin"), {"name": ""}),
+    Route("admin.agency", "GET", "/admin/agencies/{id}", "agency", ADMIN_ONLY),
+    Route("admin.agency_rename", "POST", "/admin/agencies/{id}/rename", "agency", ADMIN_ONLY,
+          {"agency-name": ""}),
+    Route("admin.unit_create", "POST", "/admin/agencies/{id}/units", "agency", ADMIN_ONLY, {"unit-name": ""}),
+    Route("admin.unit_rename", "POST", "/admin/units/{id}/rename", "unit", ADMIN_ONLY, {"name": ""}),
+    Route("admin.users", "GET", "/admin/users", "-", everyone("admin", "supervisor")),
+    Route("admin.user_create", "GET", "/admin/users/new", "-", everyone("admin", "supervisor")),
+    Route("admin.user_create", "POST", "/admin/users/new", "-", everyone("admin", "supervisor"), {"email": ""}),
+    Route("admin.user", "GET", "/admin/users/{id}", "user", USER_MANAGERS),
+    Route("admin.user_deactivate", "POST", "/admin/users/{id}/deactivate", "user", USER_MANAGERS),
+    Route("admin.user_reactivate", "POST", "/admin/users/{id}/reactivate", "user", USER_MANAGERS),
+    Route("admin.user_reset", "POST", "/admin/users/{id}/reset-password", "user", USER_MANAGERS),
 ]
 
 
@@ -82,8 +107,27 @@ def _assessment(world: World, scope: str) -> int:
     return a.id
 
 
+def _managed_user(world: World, scope: str) -> int:
+    unit, agency = {"own": (world.unit_a1, world.agency_a), "sibling": (world.unit_a2, world.agency_a),
+                    "foreign": (world.unit_b1, world.agency_b)}[scope]
+    u = User(email=f"managed-{scope}@example.org", name=f"Managed {scope}", role=Role.MEMBER.value,
+             agency_id=agency, unit_id=unit, active=True)
+    db.session.add(u)
+    db.session.flush()
+    return u.id
+
+
+def _unit(world: World, scope: str) -> int:
+    return {"own": world.unit_a1, "sibling": world.unit_a2, "foreign": world.unit_b1}[scope]
+
+
+def _agency(world: World, scope: str) -> int:
+    return {"own": world.agency_a, "sibling": world.agency_a, "foreign": world.agency_b}[scope]
+
+
 # kind -> factory(world, scope) -> object id, run inside an app context; extended by other features' tests.
-FACTORIES: dict[str, Callable[[World, str], Any]] = {"assessment": _assessment}
+FACTORIES: dict[str, Callable[[World, str], Any]] = {"assessment": _assessment, "user": _managed_user,
+                                                     "unit": _unit, "agency": _agency}
 
 
 def _objects(app, world: World) -> dict[tuple[str, str], Any]:
@@ -131,6 +175,8 @@ def test_access_matrix(app, world, role):
             if route.endpoint == "auth.logout":
                 continue  # checked separately: it would end this browser's session
             resp = browser.get(url) if route.method == "GET" else browser.post(url, dict(route.data))
+            resp.get_data()  # drain streamed downloads and close them before the next request
+            resp.close()
             allowed = _is_allowed(resp)
             expected = scope in route.allowed.get(role, set())
             if allowed and not expected:
