@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-workshop clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/pdf.py
+
+# 200 workshop participants against gunicorn on SQLite and PostgreSQL, with a bare Flask page as yardstick.
+bench-workshop: $(STAMP)
+	$(BIN)/python bench/workshop.py
 
 clean:
 	rm -rf $(VENV) instance/*.sqlite3 .pytest_cache

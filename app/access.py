@@ -11,6 +11,7 @@ from sqlalchemy import Select, select
 
 from .db import db
 from .models import Agency, Assessment, Role, Unit, User
+from .workshops.models import Workshop
 
 F = TypeVar("F", bound=Callable[..., Any])
 ACCESS_ATTR = "_access_rule"
@@ -65,6 +66,28 @@ def get_assessment(assessment_id: int, *, for_update: bool = False) -> Assessmen
     stmt = scope_assessments(current_user).where(Assessment.id == assessment_id)
     if for_update:
         stmt = stmt.with_for_update(of=Assessment)
+    found = db.session.scalars(stmt).first()
+    if found is None:
+        abort(404)
+    return found
+
+
+def scope_workshops(user: User) -> Select[Any]:
+    """Workshops ``user`` may run: only the trainer who created them, and only while in the same agency.
+
+    Other trainers of the agency do not see them: participants answered for one trainer's session, and
+    nothing in a workshop needs a second trainer. Supervisors and admins see no workshops at all.
+    """
+    if user.role != Role.TRAINER or user.agency_id is None:
+        return select(Workshop).where(False)
+    return select(Workshop).where(Workshop.created_by_id == user.id, Workshop.agency_id == user.agency_id)
+
+
+def get_workshop(workshop_id: int, *, for_update: bool = False) -> Workshop:
+    """The workshop if the current trainer may run it; 404 otherwise."""
+    stmt = scope_workshops(current_user).where(Workshop.id == workshop_id)
+    if for_update:
+        stmt = stmt.with_for_update()
     found = db.session.scalars(stmt).first()
     if found is None:
         abort(404)

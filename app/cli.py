@@ -52,7 +52,34 @@ def init_app(app: Flask) -> None:
             click.echo(f"  {email:<26} {password:<22} {role}")
 
     app.cli.add_command(demo_cli)
+    init_workshop_cli(app)
 
     from .admin.cli import init_app as init_admin_cli
 
     init_admin_cli(app)
+
+
+def init_workshop_cli(app: Flask) -> None:
+    """`flask workshops purge`: the retention job, fit for cron (prints what it removed, exit 0)."""
+    from flask.cli import AppGroup
+
+    workshops_cli = AppGroup("workshops", help="Workshop mode tools.")
+
+    @workshops_cli.command("purge")
+    @click.option("--days", type=int, default=None, help="Retention in days (default: WORKSHOP_RETENTION_DAYS).")
+    def workshops_purge(days: int | None) -> None:
+        """Delete participant-level answers of workshops closed more than the retention period ago."""
+        from .content.current import for_version
+        from .db import db
+        from .workshops.services import purge_expired
+
+        keep = current_app.config["WORKSHOP_RETENTION_DAYS"] if days is None else days
+        with db.writing() as session:
+            purged = purge_expired(session, for_version, keep)
+        for p in purged:
+            how = " (left open, join code expired: closed as abandoned)" if p.auto_closed else ""
+            click.echo(f"workshop {p.workshop_id} {p.title!r}: deleted {p.participants} participant(s) and "
+                       f"{p.answers} answer(s){how}; aggregates and consensus kept")
+        click.echo(f"{len(purged)} workshop(s) purged (retention {keep} days).")
+
+    app.cli.add_command(workshops_cli)

@@ -63,6 +63,11 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or env.get("RATELIMIT_STORAGE_URI") or "memory://",
         "LOGIN_LIMIT": env.get("LOGIN_LIMIT", "10 per 15 minutes"),  # failed logins per account
         "LOGIN_IP_LIMIT": env.get("LOGIN_IP_LIMIT", "50 per 15 minutes"),  # failed logins per address
+        # Workshops: participant answers are deleted this many days after closing; failed join-code attempts
+        # are limited per address (successful joins never count: a class shares one NAT address).
+        "WORKSHOP_RETENTION_DAYS": int(env.get("WORKSHOP_RETENTION_DAYS", "30")),
+        "WORKSHOP_CODE_HOURS": int(env.get("WORKSHOP_CODE_HOURS", "12")),
+        "WORKSHOP_JOIN_LIMIT": env.get("WORKSHOP_JOIN_LIMIT", "60 per 10 minutes"),
         # Accounts: password policy, lifetime of one-time set-password links, and the base URL the CLI
         # prints those links with (the web area builds them from the request instead).
         "PASSWORD_MIN_LENGTH": int(env.get("PASSWORD_MIN_LENGTH", "12")),

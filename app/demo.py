@@ -99,6 +99,9 @@ def load(session: Session, content: Content) -> bool:
           submitted_at=None, upto=4)
     _fill(session, content, units[1], cyber, "Cybercrime unit baseline 2026", CYBER_2026,
           submitted_at=now - timedelta(days=30))
+    from .workshops import demo as workshop_demo
+
+    workshop_demo.load(session, content, users[3])
     return True
 
 

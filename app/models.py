@@ -229,3 +229,7 @@ class AuditEvent(Base):
     object_id: Mapped[str] = mapped_column(String(40), default="")
     ip: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[str] = mapped_column(String(500), default="")
+
+
+# Feature packages keep their own tables; importing them here registers them on Base.metadata for Alembic.
+from .workshops import models as _workshop_models  # noqa: E402, F401

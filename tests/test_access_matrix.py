@@ -48,6 +48,7 @@ LOGGED_IN = ("member", "supervisor", "trainer", "admin")
 UNIT_ROLES = {"member": {"own"}, "supervisor": {"own", "sibling"}}
 ADMIN_ONLY = {"admin": ALL}
 USER_MANAGERS = {"admin": ALL, "supervisor": {"own", "sibling"}}  # a supervisor manages its agency's members
+TRAINER_OWN = {"trainer": {"own"}}
 
 ROUTES: list[Route] = [
     Route("main.index", "GET", "/", "-", everyone(*LOGGED_IN)),  # anonymous: sent to the login page
@@ -95,6 +96,32 @@ ROUTES: list[Route] = [
     Route("admin.user_deactivate", "POST", "/admin/users/{id}/deactivate", "user", USER_MANAGERS),
     Route("admin.user_reactivate", "POST", "/admin/users/{id}/reactivate", "user", USER_MANAGERS),
     Route("admin.user_reset", "POST", "/admin/users/{id}/reset-password", "user", USER_MANAGERS),
+    # Workshops. Participant pages are public routes, but without the participant cookie of that workshop
+    # they refuse everyone (403), whatever the login. Whoever holds a join code may open its join link.
+    # Trainers see only the workshops they created ("own"); another trainer of the same agency ("sibling")
+    # does not, nor does any other role.
+    Route("workshops.join_form", "GET", "/w/", "-", everyone(*ROLES)),
+    Route("workshops.join", "POST", "/w/join", "-", everyone(*ROLES), {"code": ""}),
+    Route("workshops.join_link", "GET", "/w/j/{id}", "workshop_code", {r: ALL for r in ROLES}),
+    Route("workshops.participant_home", "GET", "/w/{id}/", "workshop", {}),
+    Route("workshops.answer", "GET", "/w/{id}/r/1", "workshop", {}),
+    Route("workshops.answer", "POST", "/w/{id}/r/1", "workshop", {}, {"ft": "x"}),
+    Route("workshops.participant_status", "GET", "/w/{id}/status", "workshop", {}),
+    Route("workshops.index", "GET", "/workshops/", "-", everyone("trainer")),
+    Route("workshops.create", "GET", "/workshops/new", "-", everyone("trainer")),
+    Route("workshops.create", "POST", "/workshops/new", "-", everyone("trainer"), {"title": ""}),
+    Route("workshops.board", "GET", "/workshops/{id}", "workshop", TRAINER_OWN),
+    Route("workshops.board_fragment", "GET", "/workshops/{id}/board/fragment", "workshop", TRAINER_OWN),
+    Route("workshops.join_screen", "GET", "/workshops/{id}/join-screen", "workshop", TRAINER_OWN),
+    Route("workshops.qr", "GET", "/workshops/{id}/qr.svg", "workshop", TRAINER_OWN),
+    Route("workshops.pace", "POST", "/workshops/{id}/pace", "workshop", TRAINER_OWN, {"rec": "r99"}),
+    Route("workshops.consensus", "GET", "/workshops/{id}/consensus", "workshop", TRAINER_OWN),
+    Route("workshops.consensus", "POST", "/workshops/{id}/consensus", "workshop", TRAINER_OWN, {"c_x": "9"}),
+    Route("workshops.convert", "POST", "/workshops/{id}/convert", "workshop", TRAINER_OWN, {"unit": "0"}),
+    Route("workshops.report", "GET", "/workshops/{id}/report", "workshop", TRAINER_OWN),
+    Route("workshops.report_pdf", "GET", "/workshops/{id}/report.pdf", "workshop", TRAINER_OWN),
+    Route("workshops.close", "POST", "/workshops/{id}/close", "workshop", TRAINER_OWN),  # last: changes state
+    Route("workshops.reopen", "POST", "/workshops/{id}/reopen", "workshop", TRAINER_OWN),
 ]
 
 
@@ -105,6 +132,32 @@ def _assessment(world: World, scope: str) -> int:
     db.session.add(a)
     db.session.flush()
     return a.id
+
+
+def _workshop_obj(world: World, scope: str) -> Any:
+    """own: made by trainer_a; sibling: by another trainer of agency A; foreign: by a trainer of agency B."""
+    from sqlalchemy import select
+
+    from app.content.current import current
+    from app.workshops.services import create_workshop
+
+    trainer = db.session.get(User, world.users["trainer_a"])
+    if scope != "own":
+        mail = f"trainer-{scope}@example.org"
+        trainer = db.session.scalars(select(User).where(User.email == mail)).first() or User(
+            email=mail, name=f"Trainer {scope}", role=Role.TRAINER.value, password_hash=None, active=True,
+            agency_id=world.agency_a if scope == "sibling" else world.agency_b)
+        db.session.add(trainer)
+        db.session.flush()
+    return create_workshop(db.session, trainer, f"{scope} workshop", current(), ["r1", "r2"], "all", 12)
+
+
+def _workshop(world: World, scope: str) -> int:
+    return _workshop_obj(world, scope).id
+
+
+def _workshop_code(world: World, scope: str) -> str:
+    return _workshop_obj(world, scope).code
 
 
 def _managed_user(world: World, scope: str) -> int:
@@ -126,7 +179,8 @@ def _agency(world: World, scope: str) -> int:
 
 
 # kind -> factory(world, scope) -> object id, run inside an app context; extended by other features' tests.
-FACTORIES: dict[str, Callable[[World, str], Any]] = {"assessment": _assessment, "user": _managed_user,
+FACTORIES: dict[str, Callable[[World, str], Any]] = {"assessment": _assessment, "workshop": _workshop,
+                                                     "workshop_code": _workshop_code, "user": _managed_user,
                                                      "unit": _unit, "agency": _agency}
 
 

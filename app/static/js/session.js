@@ -41,5 +41,7 @@
         .catch(showEnded);
     });
   }
+  // A page that keeps talking to the server (the workshop's live board) keeps the session alive.
+  document.addEventListener("thb:activity", schedule);
   schedule();
 })();

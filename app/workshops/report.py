@@ -1,0 +1,142 @@
+"""Workshop report context: plain values shared by the page and the PDF (DESIGN.md section 7, convention 5).
+
+Gap sections reuse the gap report's building blocks (pillars with their threats, impacts, stages,
+technologies, suggested actions, sources), so a consensus gap reads exactly like a gap in a unit's report.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..content import Content
+from ..reports import charts
+from ..reports.context import AnswerRow, GapSection, _pillar_threats, _value_label, _weakest
+from ..scoring import DEFAULT_TARGET, RecScore, Scores, score
+from . import board as board_mod
+from . import svg
+from .models import Workshop
+from .services import Participation
+
+HOTSPOTS_SHOWN = 8
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    stats: board_mod.QuestionStats
+    histogram_svg: str
+    consensus: str | None
+    consensus_label: str
+    differs: bool  # consensus recorded and different from the group's median value
+
+
+@dataclass(frozen=True)
+class RecSection:
+    rec_id: str
+    number: int
+    title: str
+    group: RecScore  # the group values scored
+    consensus: RecScore | None  # the consensus scored, when any was recorded
+    rows: list[QuestionRow]
+
+
+@dataclass
+class WorkshopReport:
+    workshop_id: int
+    title: str
+    agency: str
+    trainer: str
+    status: str
+    created_at: datetime
+    closed_at: datetime | None
+    purged_at: datetime | None
+    retention_days: int
+    content: Content  # the workshop's recommendations only
+    content_version: str
+    generated_at: datetime
+    marking: str
+    organisation: str
+    participation: Participation
+    board: board_mod.Board
+    sections: list[RecSection]
+    hotspots: list[QuestionRow]
+    consensus_recorded: int
+    consensus_scores: Scores | None
+    scores: Scores  # what the gap sections are built on: the consensus when recorded, else the group values
+    basis: str  # "consensus" | "group"
+    gaps: list[GapSection]
+    radar_svg: str
+    matrix_svg: str
+    exposure_svg: str
+    sources: list[tuple[int, str, str | None]] = field(default_factory=list)
+    k_min: int = board_mod.K_MIN
+
+    @property
+    def top(self) -> list[RecScore]:
+        return list(self.scores.gaps[:3])
+
+    @property
+    def disputed_count(self) -> int:
+        return sum(1 for q in self.board.questions if q.disputed)
+
+    @property
+    def pillars(self) -> list[tuple[str, str, float]]:
+        return [(p.id, p.name, self.scores.exposure[p.id]) for p in self.content.pillars]
+
+
+def _gap_sections(content: Content, scores: Scores, values: dict[str, str]) -> tuple[list[GapSection], dict[str, int]]:
+    numbering: dict[str, int] = {}
+    gaps = []
+    for rank, rs in enumerate(scores.gaps, start=1):
+        rec = content.recommendation_by_id[rs.id]
+        rows = [AnswerRow(q.id, q.text, values.get(q.id), _value_label(content, values.get(q.id)),
+                          q.levels[int(values[q.id])] if values.get(q.id, "").isdigit() else "", "", "", "", None)
+                for q in rec.questions]
+        reached = max(0, min(4, math.floor((rs.current or 0) + 1e-9)))
+        gaps.append(GapSection(
+            rank=rank, rec=rec, score=rs, pillars=_pillar_threats(content, rec),
+            impacts=[f"{i}. {content.impact_by_id[i].name}" for i in sorted(rec.impacts)],
+            stages=[content.stage_by_id[s].name for s in rec.stages],
+            technologies=[content.technology_by_id[t].name for t in rec.technologies],
+            weakest=_weakest(rows), actions=list(rec.actions[reached]), level_reached=reached,
+            sources=[numbering.setdefault(s, len(numbering) + 1) for s in rec.sources],
+        ))
+    return gaps, numbering
+
+
+def build(w: Workshop, content: Content, counts: dict[str, dict[str, int]], consensus: dict[str, str],
+          participation: Participation, *, trainer: str, agency: str, marking: str, organisation: str,
+          retention_days: int, now: datetime) -> WorkshopReport:
+    """Everything the report page and PDF show, from counts, consensus and participation only."""
+    b = board_mod.build(content, w.rec_ids, counts)
+    sub = b.content
+    targets = {r.id: DEFAULT_TARGET for r in sub.recommendations}
+    consensus = {q: v for q, v in consensus.items() if q in sub.questions}
+    consensus_scores = score(sub, consensus, targets) if consensus else None
+    group_values = b.group_values
+
+    def row(q: board_mod.QuestionStats) -> QuestionRow:
+        c = consensus.get(q.question.id)
+        return QuestionRow(q, svg.histogram(q), c, _value_label(sub, c) if c else "",
+                           c is not None and q.group_value is not None and c != q.group_value)
+
+    sections = [RecSection(r.rec.id, r.rec.number, r.rec.title, b.scores.by_id[r.rec.id],
+                           consensus_scores.by_id[r.rec.id] if consensus_scores else None,
+                           [row(q) for q in r.questions]) for r in b.recs]
+    basis_scores = consensus_scores or b.scores
+    basis_values = consensus or group_values
+    gaps, numbering = _gap_sections(sub, basis_scores, basis_values)
+    many = len(sub.recommendations) >= 3
+    return WorkshopReport(
+        workshop_id=w.id, title=w.title, agency=agency, trainer=trainer, status=w.status, created_at=w.created_at,
+        closed_at=w.closed_at, purged_at=w.purged_at, retention_days=retention_days, content=sub,
+        content_version=w.content_version, generated_at=now, marking=marking, organisation=organisation,
+        participation=participation, board=b, sections=sections,
+        hotspots=[row(q) for q in b.disagreements[:HOTSPOTS_SHOWN]],
+        consensus_recorded=len(consensus), consensus_scores=consensus_scores, scores=basis_scores,
+        basis="consensus" if consensus_scores else "group", gaps=gaps,
+        radar_svg=charts.radar(sub, basis_scores) if many else "",
+        matrix_svg=charts.pillar_matrix(sub, basis_scores), exposure_svg=charts.exposure_bars(sub, basis_scores),
+        sources=[(n, sub.source_by_id[sid].citation, sub.source_by_id[sid].url) for sid, n in numbering.items()],
+    )

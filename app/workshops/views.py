@@ -1,0 +1,540 @@
+"""Workshop pages: the trainer's workshops, live board, consensus and report (/workshops/...), and the
+participants' join and answer pages (/w/...), which need no account.
+
+Participants are recognised by a random token in an HttpOnly cookie scoped to /w/; its hash is all the
+server keeps. Their answer forms carry an HMAC of that token instead of the session CSRF token, so a page
+left open through a long session still saves, and a forged cross-site form (no cookie, no token) cannot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import segno
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response as WResponse
+from wtforms.fields.choices import SelectChoice
+
+from .. import audit
+from ..access import allow, get_workshop, public, scope_workshops
+from ..content import Content, Recommendation
+from ..content.current import current as current_content
+from ..content.current import for_version
+from ..db import db
+from ..errors import fail
+from ..extensions import csrf, limiter
+from ..models import Role, Unit, User, utcnow
+from ..reports.pdf import render_pdf
+from . import board as board_mod
+from . import report as report_mod
+from . import services, svg
+from .forms import (
+    ActionForm,
+    ConvertForm,
+    JoinForm,
+    NewWorkshopForm,
+    PaceForm,
+    answer_field_names,
+    answer_form_class,
+    consensus_form_class,
+)
+from .models import Pacing, Participant, Workshop
+
+bp = Blueprint("workshops", __name__)
+
+COOKIE_PREFIX = "thb_wp"
+COOKIE_PATH = "/w/"
+COOKIE_MAX_AGE = timedelta(days=7)  # a course week; answers themselves follow the retention period
+
+
+def cookie_name(workshop_id: int) -> str:
+    return f"{COOKIE_PREFIX}{workshop_id}"
+
+
+def _content(w: Workshop) -> Content:
+    return for_version(w.content_version)
+
+
+def _join_url(w: Workshop) -> str:
+    return url_for("workshops.join_link", code=w.code, _external=True)
+
+
+# --- participants ---------------------------------------------------------------------------------------------
+
+
+def _form_token(p: Participant) -> str:
+    """Binds an answer form to its participant; cannot be made without the cookie token's hash and the key."""
+    key = current_app.config["SECRET_KEY"].encode("utf-8")
+    return hmac.new(key, f"workshop-form:{p.id}:{p.token_hash}".encode(), hashlib.sha256).hexdigest()
+
+
+def _join_failed(resp: WResponse) -> bool:
+    """Only failed code attempts count: a whole class behind one NAT address joins without being throttled."""
+    return resp.status_code in (404, 410)
+
+
+def _join_breach(limit: object) -> None:
+    db.session.rollback()
+    db.mark_write_intent()
+    audit.record(db.session, "workshop_join_rate_limited", "workshop", "", detail=str(getattr(limit, "limit", "")))
+    db.session.commit()
+
+
+join_limit = limiter.shared_limit(lambda: current_app.config["WORKSHOP_JOIN_LIMIT"], scope="workshop-join",
+                                  deduct_when=_join_failed, on_breach=_join_breach)
+
+JOIN_MESSAGES = {
+    services.JOIN_WRONG: lambda: _("There is no workshop with this code. Check the code on the screen and try "
+                                   "again (it has six letters and digits, such as ABC-234)."),
+    services.JOIN_CLOSED: lambda: _("This workshop is closed: it no longer accepts answers. Ask the trainer if "
+                                    "it should be reopened."),
+    services.JOIN_EXPIRED: lambda: _("This join code has expired. Ask the trainer for a new code."),
+}
+
+
+def _render_join(form: JoinForm, status: int = 200, why: str | None = None,
+                 w: Workshop | None = None) -> tuple[str, int]:
+    message = JOIN_MESSAGES[why]() if why in JOIN_MESSAGES else None
+    return render_template("workshops/join.html", form=form, message=message,
+                           workshop_title=w.title if w is not None and why == services.JOIN_OK else None), status
+
+
+@bp.route("/w/")
+@public
+def join_form() -> tuple[str, int]:
+    return _render_join(JoinForm())
+
+
+@bp.route("/w/j/<code>")
+@public
+@join_limit
+def join_link(code: str) -> tuple[str, int]:
+    """The address in the QR code: shows the join form with the code filled in (joining itself is a POST, so
+    link previews and prefetchers never create participants)."""
+    form = JoinForm(formdata=None, code=services.format_code(services.normalise_code(code)))
+    w, why = services.find_for_join(db.session, code)
+    if why != services.JOIN_OK:
+        return _render_join(form, 404 if why == services.JOIN_WRONG else 410, why)
+    return _render_join(form, 200, why, w)
+
+
+@bp.route("/w/join", methods=["POST"])
+@public
+@join_limit
+def join() -> WResponse | tuple[str, int]:
+    form = JoinForm()
+    if not form.validate_on_submit():
+        return _render_join(form, 422)
+    w, why = services.find_for_join(db.session, form.code.data)
+    if w is None or why != services.JOIN_OK:
+        return _render_join(form, 404 if why == services.JOIN_WRONG else 410, why)
+    target = url_for("workshops.participant_home", workshop_id=w.id)
+    if services.participant_for(db.session, w.id, request.cookies.get(cookie_name(w.id))) is not None:
+        return redirect(target)  # joined before in this browser: keep the same answers
+    _p, token = services.join(db.session, w, form.role_label.data or "")
+    db.session.commit()
+    resp = redirect(target)
+    resp.set_cookie(cookie_name(w.id), token, max_age=COOKIE_MAX_AGE, path=COOKIE_PATH, httponly=True,
+                    samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return resp
+
+
+def _participant(workshop_id: int) -> tuple[Workshop, Participant]:
+    """The workshop and this browser's participant in it; a clear 403 page when it has not joined."""
+    w = db.session.scalars(select(Workshop).where(Workshop.id == workshop_id)).first()
+    p = services.participant_for(db.session, workshop_id, request.cookies.get(cookie_name(workshop_id)))
+    if w is None or p is None:
+        abort(Response(render_template("workshops/not_joined.html"), status=403))
+    return w, p
+
+
+def _wants_json() -> bool:
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+@dataclass(frozen=True)
+class RecProgress:
+    rec: Recommendation
+    answered: int
+    total: int
+    open: bool
+
+
+def _progress(w: Workshop, content: Content, mine: dict[str, str]) -> list[RecProgress]:
+    can = set(services.answerable_rec_ids(w))
+    out = []
+    for rid in w.rec_ids:
+        rec = content.recommendation_by_id[rid]
+        out.append(RecProgress(rec, sum(1 for q in rec.questions if q.id in mine), len(rec.questions), rid in can))
+    return out
+
+
+@bp.route("/w/<int:workshop_id>/")
+@public
+def participant_home(workshop_id: int) -> str:
+    w, p = _participant(workshop_id)
+    content = _content(w)
+    mine = services.my_answers(db.session, p)
+    return render_template("workshops/participant_home.html", w=w, progress=_progress(w, content, mine),
+                           answered=len(mine), role_label=p.role_label)
+
+
+def _answer_rec(w: Workshop, content: Content, number: int) -> Recommendation:
+    rec = content.recommendation_by_number.get(number)
+    if rec is None or rec.id not in w.rec_ids:
+        abort(404)
+    return rec
+
+
+def _render_answer(w: Workshop, p: Participant, content: Content, rec: Recommendation, form: Any,
+                   status: int = 200, mine: dict[str, str] | None = None, **extra: Any) -> tuple[str, int]:
+    mine = services.my_answers(db.session, p) if mine is None else mine
+    progress = _progress(w, content, mine)
+    open_ids = [r.rec.id for r in progress if r.open]
+    nxt = next((r.rec.number for r in progress if r.open and r.rec.number > rec.number), None)
+    return render_template("workshops/answer.html", w=w, content=content, rec=rec, form=form,
+                           form_token=_form_token(p), editable=rec.id in open_ids, progress=progress,
+                           next_number=nxt, **extra), status
+
+
+@bp.route("/w/<int:workshop_id>/r/<int:number>", methods=["GET", "POST"])
+@public
+@csrf.exempt  # the per-participant form token (ft) protects this form; see the module docstring
+def answer(workshop_id: int, number: int) -> Any:
+    if request.method == "POST":
+        # Look up and validate in a read transaction; SQLite's write lock is taken only for the save itself,
+        # so 200 participants saving at once queue for a millisecond each, not for the whole request.
+        db.mark_write_intent(False)
+    w, p = _participant(workshop_id)
+    content = _content(w)
+    rec = _answer_rec(w, content, number)
+    form_class = answer_form_class(rec)
+    if request.method == "GET":
+        mine = services.my_answers(db.session, p)
+        form = form_class(data={f"q_{q.id}": mine.get(q.id) for q in rec.questions})
+        return _render_answer(w, p, content, rec, form, mine=mine)
+    if not hmac.compare_digest(request.form.get("ft", ""), _form_token(p)):
+        fail(400, _("This answer form does not belong to you. Reload the page and answer again."))
+    unknown = sorted(k for k in request.form if k not in answer_field_names(rec))
+    if unknown:
+        fail(400, _("The form contained fields this page does not have. Nothing was saved."))
+    form = form_class(request.form)
+    if not form.validate():
+        if _wants_json():
+            return jsonify(ok=False, error=_("Not a valid answer.")), 422
+        return _render_answer(w, p, content, rec, form, 422, invalid=True)
+    values = {q.id: form[f"q_{q.id}"].data or None for q in rec.questions}
+    participant_id = p.id
+    db.session.rollback()  # end the read transaction
+    db.mark_write_intent()
+    try:
+        w = services.workshop_for_save(db.session, workshop_id)
+        saved = services.save_answers(db.session, w, participant_id, content, rec.id, values)
+        db.session.commit()
+    except services.StateError as exc:
+        db.session.rollback()
+        db.mark_write_intent(False)
+        closed = isinstance(exc, services.ClosedError)
+        msg = (_("The workshop is closed, so your answers can no longer be changed. Nothing was saved.") if closed
+               else _("The trainer has not opened this recommendation now. Nothing was saved."))
+        if _wants_json():
+            return jsonify(ok=False, error=msg, closed=closed), 409
+        return _render_answer(w, p, content, rec, form, 409, refused=msg)
+    if _wants_json():
+        return jsonify(ok=True, saved=saved, message=_("Saved"))
+    flash(_("Your answers to recommendation %(n)d are saved. You can change them while the workshop is open.",
+            n=rec.number), "success")
+    if request.form.get("action") == "next":
+        open_numbers = [content.recommendation_by_id[r].number for r in services.answerable_rec_ids(w)]
+        following = next((n for n in open_numbers if n > rec.number), None)
+        if following is not None:
+            return redirect(url_for("workshops.answer", workshop_id=w.id, number=following))
+        return redirect(url_for("workshops.participant_home", workshop_id=w.id))
+    return redirect(url_for("workshops.answer", workshop_id=w.id, number=rec.number))
+
+
+@bp.route("/w/<int:workshop_id>/status")
+@public
+def participant_status(workshop_id: int) -> WResponse:
+    """What a participant's page polls: is the workshop open, and which recommendation the trainer opened."""
+    w, _p = _participant(workshop_id)
+    content = _content(w)
+    numbers = [content.recommendation_by_id[r].number for r in services.answerable_rec_ids(w)]
+    return jsonify(status=w.status, pacing=w.pacing, open=numbers,
+                   home=url_for("workshops.participant_home", workshop_id=w.id))
+
+
+# --- trainer ---------------------------------------------------------------------------------------------------
+
+
+@bp.route("/workshops/")
+@allow(Role.TRAINER)
+def index() -> str:
+    workshops = db.session.scalars(scope_workshops(current_user).order_by(Workshop.created_at.desc())).all()
+    joined = dict(db.session.execute(
+        select(Participant.workshop_id, func.count()).where(Participant.workshop_id.in_([w.id for w in workshops]))
+        .group_by(Participant.workshop_id)).all())
+    return render_template("workshops/index.html", workshops=workshops, joined=joined,
+                           format_code=services.format_code, now=utcnow())
+
+
+def _new_form(content: Content) -> NewWorkshopForm:
+    form = NewWorkshopForm()
+    form.recommendations.choices = [SelectChoice(r.id, f"{r.number}. {r.title}") for r in content.recommendations]
+    if request.method == "GET":
+        form.recommendations.data = [r.id for r in content.recommendations]
+    return form
+
+
+@bp.route("/workshops/new", methods=["GET", "POST"])
+@allow(Role.TRAINER)
+def create() -> Any:
+    content = current_content()
+    form = _new_form(content)
+    if request.method == "GET":
+        return render_template("workshops/new.html", form=form, content=content)
+    if not form.validate_on_submit():
+        return render_template("workshops/new.html", form=form, content=content), 422
+    try:
+        w = services.create_workshop(db.session, current_user, form.title.data, content, form.recommendations.data,
+                                     form.pacing.data, current_app.config["WORKSHOP_CODE_HOURS"])
+    except services.StateError as exc:
+        db.session.rollback()
+        fail(409, _("The workshop cannot be opened: %(why)s.", why=str(exc)))
+    db.session.commit()
+    flash(_("Workshop opened. Show the join code or the QR code to the participants."), "success")
+    return redirect(url_for("workshops.board", workshop_id=w.id))
+
+
+def _fresh(workshop_id: int) -> Workshop:
+    """The trainer's workshop, after deleting participant-level answers if the retention period is over
+    (purge on access, in addition to the cron command)."""
+    w = get_workshop(workshop_id)
+    days = current_app.config["WORKSHOP_RETENTION_DAYS"]
+    if services.purge_due(w, utcnow(), days):
+        db.session.rollback()
+        db.mark_write_intent()
+        w = get_workshop(workshop_id, for_update=True)
+        if services.purge_due(w, utcnow(), days):
+            services.purge_workshop(db.session, w, _content(w))
+            db.session.commit()
+    return w
+
+
+def _board_context(w: Workshop) -> dict[str, Any]:
+    content = _content(w)
+    counts = services.answer_counts(db.session, w)
+    board = board_mod.build(content, w.rec_ids, counts)
+    total = len(board.content.questions)
+    now = utcnow()
+    return dict(w=w, board=board, participation=services.participation(db.session, w, total),
+                hist=svg.histogram, level_bar=svg.level_bar, code=services.format_code(w.code),
+                join_url=_join_url(w), code_expired=w.is_open and w.code_expires_at <= now, now=now,
+                open_rec=content.recommendation_by_id.get(w.open_recommendation_id or ""),
+                retention_days=current_app.config["WORKSHOP_RETENTION_DAYS"], k_min=board_mod.K_MIN)
+
+
+@bp.route("/workshops/<int:workshop_id>")
+@allow(Role.TRAINER)
+def board(workshop_id: int) -> str:
+    w = _fresh(workshop_id)
+    return render_template("workshops/board.html", action_form=ActionForm(), pace_form=PaceForm(),
+                           **_board_context(w))
+
+
+@bp.route("/workshops/<int:workshop_id>/board/fragment")
+@allow(Role.TRAINER)
+def board_fragment(workshop_id: int) -> str:
+    """The live part of the board, polled by static/js/workshop.js (the full page works by reloading too)."""
+    w = _fresh(workshop_id)
+    return render_template("workshops/_board.html", **_board_context(w))
+
+
+@bp.route("/workshops/<int:workshop_id>/join-screen")
+@allow(Role.TRAINER)
+def join_screen(workshop_id: int) -> str:
+    w = get_workshop(workshop_id)
+    return render_template("workshops/join_screen.html", w=w, code=services.format_code(w.code),
+                           join_url=_join_url(w), join_base=url_for("workshops.join_form", _external=True),
+                           code_expired=w.is_open and w.code_expires_at <= utcnow())
+
+
+@bp.route("/workshops/<int:workshop_id>/qr.svg")
+@allow(Role.TRAINER)
+def qr(workshop_id: int) -> WResponse:
+    w = get_workshop(workshop_id)
+    buf = io.BytesIO()
+    segno.make(_join_url(w), error="m").save(buf, kind="svg", scale=8, border=2, xmldecl=False,
+                                             title="Join code QR")
+    return Response(buf.getvalue(), mimetype="image/svg+xml")
+
+
+@bp.route("/workshops/<int:workshop_id>/close", methods=["POST"])
+@allow(Role.TRAINER)
+def close(workshop_id: int) -> WResponse:
+    w = get_workshop(workshop_id, for_update=True)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if services.close_workshop(db.session, w, current_user):
+        flash(_("Workshop closed. Participants can no longer change their answers. Their individual answers are "
+                "deleted %(d)d days from now; the group results stay.",
+                d=current_app.config["WORKSHOP_RETENTION_DAYS"]), "success")
+    db.session.commit()
+    return redirect(url_for("workshops.board", workshop_id=w.id))
+
+
+@bp.route("/workshops/<int:workshop_id>/reopen", methods=["POST"])
+@allow(Role.TRAINER)
+def reopen(workshop_id: int) -> WResponse:
+    w = get_workshop(workshop_id, for_update=True)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        changed = services.reopen_workshop(db.session, w, current_user, current_app.config["WORKSHOP_CODE_HOURS"])
+    except services.StateError:
+        db.session.rollback()
+        fail(409, _("This workshop cannot be reopened: its participants' answers were deleted after the "
+                    "retention period. Open a new workshop instead."))
+    db.session.commit()
+    if changed:
+        flash(_("Workshop reopened with a new join code: %(c)s (the old one was in use by another workshop).",
+                c=services.format_code(w.code)), "success")
+    else:
+        flash(_("Workshop open. The join code %(c)s is valid for another %(h)d hours.",
+                c=services.format_code(w.code), h=current_app.config["WORKSHOP_CODE_HOURS"]), "success")
+    return redirect(url_for("workshops.board", workshop_id=w.id))
+
+
+@bp.route("/workshops/<int:workshop_id>/pace", methods=["POST"])
+@allow(Role.TRAINER)
+def pace(workshop_id: int) -> WResponse:
+    w = get_workshop(workshop_id, for_update=True)
+    form = PaceForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.set_pace(db.session, w, None if form.rec.data == Pacing.ALL.value else form.rec.data)
+    except services.StateError:
+        db.session.rollback()
+        abort(400)
+    db.session.commit()
+    return redirect(url_for("workshops.board", workshop_id=w.id))
+
+
+def _convert_form() -> ConvertForm:
+    form = ConvertForm()
+    units = db.session.scalars(select(Unit).where(Unit.agency_id == current_user.agency_id).order_by(Unit.name))
+    form.unit.choices = [SelectChoice(str(u.id), u.name) for u in units]
+    return form
+
+
+@bp.route("/workshops/<int:workshop_id>/consensus", methods=["GET", "POST"])
+@allow(Role.TRAINER)
+def consensus(workshop_id: int) -> Any:
+    w = _fresh(workshop_id) if request.method == "GET" else get_workshop(workshop_id, for_update=True)
+    content = _content(w)
+    board = board_mod.build(content, w.rec_ids, services.answer_counts(db.session, w))
+    qids = tuple(q.question.id for q in board.questions)
+    form_class = consensus_form_class(qids)
+    recorded = services.consensus_values(db.session, w)
+    if request.method == "GET":
+        defaults = board.group_values
+        form = form_class(formdata=None, data={f"c_{q}": recorded.get(q, defaults.get(q, "")) for q in qids})
+    else:
+        form = form_class()
+        if form.validate_on_submit():
+            values = {q: form[f"c_{q}"].data or None for q in qids}
+            services.record_consensus(db.session, w, current_user, content, values)
+            db.session.commit()
+            flash(_("Consensus recorded for %(n)d question(s).", n=sum(1 for v in values.values() if v)),
+                  "success")
+            return redirect(url_for("workshops.consensus", workshop_id=w.id))
+    convert_form = _convert_form()
+    if request.method == "GET":
+        convert_form.title.data = _("%(t)s (workshop consensus)", t=w.title)[:200]
+    status = 200 if request.method == "GET" else 422
+    return render_template("workshops/consensus.html", w=w, board=board, form=form, recorded=recorded,
+                           convert_form=convert_form, hist=svg.histogram,
+                           conversions=services.conversions(db.session, w), k_min=board_mod.K_MIN), status
+
+
+@bp.route("/workshops/<int:workshop_id>/convert", methods=["POST"])
+@allow(Role.TRAINER)
+def convert(workshop_id: int) -> Any:
+    w = get_workshop(workshop_id, for_update=True)
+    form = _convert_form()
+    if not form.validate_on_submit():
+        flash(_("Choose a unit of your agency and a title for the draft assessment."), "error")
+        return redirect(url_for("workshops.consensus", workshop_id=w.id))
+    unit = db.session.scalars(select(Unit).where(Unit.id == form.unit.data,
+                                                 Unit.agency_id == current_user.agency_id)).first()
+    if unit is None:
+        abort(404)
+    try:
+        services.convert_to_assessment(db.session, w, current_user, unit, form.title.data, _content(w))
+    except services.StateError as exc:
+        db.session.rollback()
+        flash(_("No draft assessment was created: %(why)s.", why=str(exc)), "error")
+        return redirect(url_for("workshops.consensus", workshop_id=w.id))
+    db.session.commit()
+    flash(_("Draft assessment created for %(u)s. Its members review the answers, complete the rest and submit "
+            "it; as a trainer you do not see unit assessments.", u=unit.name), "success")
+    return redirect(url_for("workshops.consensus", workshop_id=w.id))
+
+
+def _report(w: Workshop) -> report_mod.WorkshopReport:
+    content = _content(w)
+    total = len(board_mod.subset(content, w.rec_ids).questions)
+    trainer = db.session.get(User, w.created_by_id)
+    return report_mod.build(
+        w, content, services.answer_counts(db.session, w), services.consensus_values(db.session, w),
+        services.participation(db.session, w, total), trainer=trainer.name if trainer else "",
+        agency=w.agency.name, marking=current_app.config["HANDLING_MARKING"],
+        organisation=current_app.config["ORGANISATION_NAME"],
+        retention_days=current_app.config["WORKSHOP_RETENTION_DAYS"], now=utcnow())
+
+
+@bp.route("/workshops/<int:workshop_id>/report")
+@allow(Role.TRAINER)
+def report(workshop_id: int) -> str:
+    w = _fresh(workshop_id)
+    return render_template("workshops/report.html", r=_report(w))
+
+
+def _filename(w: Workshop) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", f"workshop-report-{w.title}").strip("-")[:120]
+    return f"{stem}.pdf"
+
+
+@bp.route("/workshops/<int:workshop_id>/report.pdf")
+@allow(Role.TRAINER)
+def report_pdf(workshop_id: int) -> WResponse:
+    w = _fresh(workshop_id)
+    html = render_template("pdf/workshop_report.html", r=_report(w))
+    data = render_pdf(html, current_app.static_folder or "")
+    db.session.rollback()
+    db.mark_write_intent()  # the download is audited
+    audit.record(db.session, "workshop_report_downloaded", "workshop", w.id, agency_id=w.agency_id, detail="pdf")
+    db.session.commit()
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{_filename(w)}"'})
