@@ -45,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .auditlog.views import bp as auditlog_bp
     from .main.views import bp as main_bp
     from .reports.views import bp as reports_bp
+    from .supervisor.views import bp as supervisor_bp
     from .workshops.views import bp as workshops_bp
 
     app.register_blueprint(main_bp)
@@ -54,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(auditlog_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(supervisor_bp)
     app.register_blueprint(workshops_bp)
 
     from . import templating

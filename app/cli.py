@@ -6,8 +6,12 @@ import sys
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from .content import ContentError, load_file
+
+# The large demo agency's supervisor (demo data only, like the other demo logins).
+LARGE_SUPERVISOR = ("coordinator-{units}@large-demo.example", "demo-coordinator-pass")
 
 
 def init_app(app: Flask) -> None:
@@ -35,7 +39,7 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(content_cli)
 
-    demo_cli = click.Group("demo", help="Demo data.")
+    demo_cli = AppGroup("demo", help="Demo data.")
 
     @demo_cli.command("load")
     def demo_load() -> None:
@@ -51,6 +55,31 @@ def init_app(app: Flask) -> None:
         for email, password, role in demo.logins():
             click.echo(f"  {email:<26} {password:<22} {role}")
 
+    @demo_cli.command("large")
+    @click.option("--units", type=click.IntRange(1, 1000), default=100, show_default=True)
+    @click.option("--per-unit", type=click.IntRange(1, 30), default=10, show_default=True,
+                  help="Submitted assessments per unit, one a year.")
+    def demo_large(units: int, per_unit: int) -> None:
+        """Add a large agency (many units, years of submitted assessments) to try the supervisors' pages at scale."""
+        import random
+
+        from .content.current import current
+        from .demo_large import agency_exists, seed_large_agency
+        from .migrate import upgrade
+
+        upgrade(current_app.config["SQLALCHEMY_DATABASE_URI"])  # so it also works before `make run` ever ran
+        name = f"Large Demo Police ({units} units)"
+        with current_app.extensions["db_engine"].begin() as conn:
+            if agency_exists(conn, name):
+                click.echo(f"{name!r} is already there.")
+            else:
+                click.echo(f"Creating {name!r}: {units} units x {per_unit} assessments ...")
+                ids = seed_large_agency(conn, current(), name=name, n_units=units, per_unit=per_unit,
+                                        supervisor=(LARGE_SUPERVISOR[0].format(units=units), LARGE_SUPERVISOR[1]),
+                                        rng=random.Random(2026))  # noqa: S311 reproducible demo values
+                click.echo(f"Created {ids['assessments']} submitted assessments with {ids['answers']} answers.")
+        click.echo(f"Supervisor login: {LARGE_SUPERVISOR[0].format(units=units)} / {LARGE_SUPERVISOR[1]}")
+
     app.cli.add_command(demo_cli)
     init_workshop_cli(app)
 
@@ -61,8 +90,6 @@ def init_app(app: Flask) -> None:
 
 def init_workshop_cli(app: Flask) -> None:
     """`flask workshops purge`: the retention job, fit for cron (prints what it removed, exit 0)."""
-    from flask.cli import AppGroup
-
     workshops_cli = AppGroup("workshops", help="Workshop mode tools.")
 
     @workshops_cli.command("purge")

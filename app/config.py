@@ -59,6 +59,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "CONTENT_ARCHIVE_DIR": env.get("CONTENT_ARCHIVE_DIR", str(ROOT / "content_versions")),
         "HANDLING_MARKING": env.get("HANDLING_MARKING", "RESTRICTED"),
         "ORGANISATION_NAME": env.get("ORGANISATION_NAME", "Gap assessment service"),
+        # Supervisors: a unit with no submitted assessment within this many months is shown as overdue.
+        "REVIEW_INTERVAL_MONTHS": int(env.get("REVIEW_INTERVAL_MONTHS", "12")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or env.get("RATELIMIT_STORAGE_URI") or "memory://",
         "LOGIN_LIMIT": env.get("LOGIN_LIMIT", "10 per 15 minutes"),  # failed logins per account

@@ -82,3 +82,29 @@ def test_login_rehashes_weaker_password_hashes(app, world):
     with app.app_context():
         stored = db.session.scalars(select(User.password_hash).where(User.email == email("member_a1"))).one()
     assert stored != weak and stored.startswith("$argon2id$")
+
+
+def test_large_demo_agency_from_the_cli(app):
+    """`flask demo large` builds the agency the README points supervisors to, once; its dashboard lists every unit."""
+    from app.cli import LARGE_SUPERVISOR
+    from app.models import Agency, Unit
+    from tests.conftest import Browser
+
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo", "large", "--units", "4", "--per-unit", "3"])
+    assert first.exit_code == 0, first.output
+    assert "Created 12 submitted assessments with" in first.output
+    again = runner.invoke(args=["demo", "large", "--units", "4", "--per-unit", "3"])
+    assert again.exit_code == 0 and "already there" in again.output
+    with app.app_context():
+        agency = db.session.scalars(select(Agency).where(Agency.name == "Large Demo Police (4 units)")).one()
+        assert db.session.scalar(select(func.count()).select_from(Unit).where(Unit.agency_id == agency.id)) == 4
+        latest = db.session.scalars(select(Assessment.submitted_at).join(Unit).where(Unit.agency_id == agency.id)
+                                    .order_by(Assessment.submitted_at)).all()
+        assert len(latest) == 12 and all(s is not None for s in latest)
+    b = Browser(app.test_client())
+    b.login(LARGE_SUPERVISOR[0].format(units=4), LARGE_SUPERVISOR[1])
+    body = b.get("/agency/").data.decode()
+    assert "Large Demo Police (4 units)" in body
+    assert body.count("Unit 00") >= 4
+    assert runner.invoke(args=["demo", "large", "--units", "0"]).exit_code != 0  # out of range: refused

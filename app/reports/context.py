@@ -75,6 +75,20 @@ class ComparisonRow:
 
 
 @dataclass(frozen=True)
+class QuestionChange:
+    """One question whose answer differs between two assessments, matched by question id."""
+
+    question_id: str
+    recommendation: str  # "3. Short title"
+    text: str
+    before: str | None  # stored value; None when unanswered or not in that content version
+    after: str | None
+    before_label: str
+    after_label: str
+    change: str  # rose | fell | changed | added | removed
+
+
+@dataclass(frozen=True)
 class Comparison:
     previous_title: str
     previous_submitted_at: datetime | None
@@ -86,6 +100,31 @@ class Comparison:
     closed_gaps: list[str]
     questions_added: list[str]
     questions_removed: list[str]
+    current_title: str = ""
+    current_submitted_at: datetime | None = None
+    current_version: str = ""
+    exposure_before: dict[str, float] = field(default_factory=dict)
+    exposure_after: dict[str, float] = field(default_factory=dict)
+    question_changes: list[QuestionChange] = field(default_factory=list)
+
+    @property
+    def rose(self) -> list[ComparisonRow]:
+        return [r for r in self.rows if r.change == "rose"]
+
+    @property
+    def fell(self) -> list[ComparisonRow]:
+        return [r for r in self.rows if r.change == "fell"]
+
+
+@dataclass(frozen=True)
+class Side:
+    """One assessment as the comparison sees it: its own content version, scores and stored values."""
+
+    title: str
+    submitted_at: datetime | None
+    content: Content
+    scores: Scores
+    values: dict[str, str]
 
 
 @dataclass
@@ -177,15 +216,27 @@ def _weakest(rows: list[AnswerRow]) -> list[AnswerRow]:
     return counted[:WEAKEST_SHOWN]
 
 
-def _comparison(content: Content, scores: Scores, prev: Assessment, prev_content: Content,
-                prev_answers: dict[str, Answer]) -> Comparison:
-    prev_values = {q: a.value for q, a in prev_answers.items() if a.value is not None}
-    prev_scores = score(prev_content, prev_values, {t.recommendation_id: t.target for t in prev.targets})
-    before = prev_scores.by_id
+def _level_change(before: str | None, after: str | None) -> str:
+    lb = level_of(before) if before is not None else None
+    la = level_of(after) if after is not None else None
+    if lb is not None and la is not None and lb != la:
+        return "rose" if la > lb else "fell"
+    return "changed"
+
+
+def compare(before: Side, after: Side) -> Comparison:
+    """What rose, what fell, new and closed gaps, and changed answers between two assessments.
+
+    Recommendations and questions are matched by id, so two content versions compare: what only one
+    side has is reported as added or removed. The gap report ("since the previous assessment") and the
+    supervisors' comparison page both use this, so they never disagree.
+    """
+    prev_scores, scores = before.scores, after.scores
+    then_by_id, now_by_id = prev_scores.by_id, scores.by_id
     rows = []
-    for rec in content.recommendations:
-        now = scores.by_id[rec.id]
-        then = before.get(rec.id)
+    for rec in after.content.recommendations:
+        now = now_by_id[rec.id]
+        then = then_by_id.get(rec.id)
         b = then.current if then and then.applicable else None
         a = now.current if now.applicable else None
         if then is None:
@@ -197,18 +248,64 @@ def _comparison(content: Content, scores: Scores, prev: Assessment, prev_content
         rows.append(ComparisonRow(rec.number, rec.short_title, b, a, None if a is None or b is None else a - b,
                                   change, then.gap if then and then.applicable else None,
                                   now.gap if now.applicable else None))
-    prev_gap_ids = {i for i in prev_scores.ranking}
+    for rec in before.content.recommendations:
+        if rec.id not in now_by_id:
+            then = then_by_id[rec.id]
+            rows.append(ComparisonRow(rec.number, rec.short_title, then.current if then.applicable else None, None,
+                                      None, "removed", then.gap if then.applicable else None, None))
+    prev_gap_ids = set(prev_scores.ranking)
     now_gap_ids = set(scores.ranking)
-    title = {r.id: f"{r.number}. {r.short_title}" for r in content.recommendations}
-    prev_title = {r.id: f"{r.number}. {r.short_title}" for r in prev_content.recommendations}
+    title = {r.id: f"{r.number}. {r.short_title}" for r in after.content.recommendations}
+    prev_title = {r.id: f"{r.number}. {r.short_title}" for r in before.content.recommendations}
+    changes: list[QuestionChange] = []
+    for rec in after.content.recommendations:
+        for q in rec.questions:
+            new_value = after.values.get(q.id)
+            if q.id not in before.content.questions:
+                changes.append(QuestionChange(q.id, title[rec.id], q.text, None, new_value, "",
+                                              _value_label(after.content, new_value), "added"))
+                continue
+            old_value = before.values.get(q.id)
+            if old_value != new_value:
+                changes.append(QuestionChange(q.id, title[rec.id], q.text, old_value, new_value,
+                                              _value_label(before.content, old_value),
+                                              _value_label(after.content, new_value),
+                                              _level_change(old_value, new_value)))
+    for rec in before.content.recommendations:
+        for q in rec.questions:
+            if q.id not in after.content.questions:
+                old_value = before.values.get(q.id)
+                changes.append(QuestionChange(q.id, prev_title[rec.id], q.text, old_value, None,
+                                              _value_label(before.content, old_value), "", "removed"))
     return Comparison(
-        previous_title=prev.title, previous_submitted_at=prev.submitted_at, previous_version=prev.content_version,
-        maturity_before=prev_scores.maturity, maturity_after=scores.maturity, rows=rows,
+        previous_title=before.title, previous_submitted_at=before.submitted_at,
+        previous_version=before.content.version, maturity_before=prev_scores.maturity,
+        maturity_after=scores.maturity, rows=rows,
         new_gaps=[title[i] for i in scores.ranking if i not in prev_gap_ids],
         closed_gaps=[prev_title[i] for i in prev_scores.ranking if i not in now_gap_ids],
-        questions_added=sorted(set(content.questions) - set(prev_content.questions)),
-        questions_removed=sorted(set(prev_content.questions) - set(content.questions)),
+        questions_added=sorted(set(after.content.questions) - set(before.content.questions)),
+        questions_removed=sorted(set(before.content.questions) - set(after.content.questions)),
+        current_title=after.title, current_submitted_at=after.submitted_at, current_version=after.content.version,
+        exposure_before=dict(prev_scores.exposure), exposure_after=dict(scores.exposure),
+        question_changes=changes,
     )
+
+
+def side_of(session: Session, assessment: Assessment, content: Content) -> Side:
+    """Load one assessment's stored values and targets and score them (two small queries)."""
+    values = {q: v for q, v in session.execute(
+        select(Answer.question_id, Answer.value).where(Answer.assessment_id == assessment.id,
+                                                       Answer.value.is_not(None)))}
+    targets = {t.recommendation_id: t.target for t in assessment.targets}
+    return Side(assessment.title, assessment.submitted_at, content, score(content, values, targets), values)
+
+
+def compare_assessments(session: Session, first: Assessment, second: Assessment,
+                        content_for: Any) -> tuple[Assessment, Assessment, Comparison]:
+    """Compare two assessments in time order (the earlier one is "before"), whatever order they were given."""
+    before, after = sorted((first, second), key=lambda a: (a.submitted_at or a.created_at, a.id))
+    return before, after, compare(side_of(session, before, content_for(before.content_version)),
+                                  side_of(session, after, content_for(after.content_version)))
 
 
 def build(session: Session, assessment: Assessment, content: Content, *, marking: str, organisation: str,
@@ -241,9 +338,8 @@ def build(session: Session, assessment: Assessment, content: Content, *, marking
     comparison = None
     prev = _previous_submitted(session, assessment)
     if prev is not None:
-        prev_answers = {a.question_id: a for a in
-                        session.scalars(select(Answer).where(Answer.assessment_id == prev.id))}
-        comparison = _comparison(content, scores, prev, content_for(prev.content_version), prev_answers)
+        comparison = compare(side_of(session, prev, content_for(prev.content_version)),
+                             Side(assessment.title, assessment.submitted_at, content, scores, values))
     unit = assessment.unit
     return ReportContext(
         assessment_id=assessment.id, title=assessment.title, agency=unit.agency.name, unit=unit.name,

@@ -1,0 +1,224 @@
+"""Supervisors' pages and downloads: dashboard, trend, comparison, agency report, exports. Views stay thin."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import audit
+from ..access import ASSESSMENT_ROLES, allow, get_assessment, scope_assessments, scope_units
+from ..content.current import current as current_content
+from ..content.current import for_version
+from ..db import db
+from ..models import Assessment, Role, Unit
+from ..reports import context as report_context
+from ..reports.pdf import render_pdf
+from ..reports.views import build_context, cached_or_rendered_pdf, store_pdf
+from . import analytics, exports, services
+from .charts import trend_charts
+from .docx_report import gap_report_docx
+
+bp = Blueprint("supervisor", __name__)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _dashboard(sort: str = "unit", order: str = "") -> services.Dashboard:
+    return services.dashboard(db.session, current_user, current_content(), for_version,
+                              interval_months=current_app.config["REVIEW_INTERVAL_MONTHS"], sort=sort, order=order)
+
+
+def _audit_download(obj_type: str, obj_id: object, detail: str) -> None:
+    """Record the download in its own short write transaction, after the (possibly slow) reading and rendering.
+
+    Ending the read transaction first keeps SQLite's write lock for the single audit row, never for a render.
+    """
+    agency_id = current_user.agency_id
+    db.session.commit()
+    with db.writing() as session:
+        audit.record(session, "export_downloaded", obj_type, obj_id, agency_id=agency_id, detail=detail)
+
+
+def _attachment(body: Any, mimetype: str, filename: str) -> Response:
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/agency/")
+@allow(Role.SUPERVISOR)
+def dashboard() -> str:
+    d = _dashboard(request.args.get("sort", "unit"), request.args.get("order", ""))
+    return render_template("supervisor/dashboard.html", d=d, default_order=services.default_order)
+
+
+@bp.route("/units/<int:unit_id>/trend")
+@allow(*ASSESSMENT_ROLES)
+def trend(unit_id: int) -> str:
+    unit = db.session.execute(scope_units(current_user).with_only_columns(Unit.id, Unit.name)
+                              .where(Unit.id == unit_id)).first()
+    if unit is None:
+        abort(404)
+    t = services.trend(db.session, current_user, unit.id, unit.name, current_content(), for_version)
+    return render_template("supervisor/trend.html", t=t, charts=trend_charts(t))
+
+
+@bp.route("/compare")
+@allow(*ASSESSMENT_ROLES)
+def compare() -> str:
+    options = db.session.execute(
+        scope_assessments(current_user, select(Assessment.id, Unit.name, Assessment.title, Assessment.status,
+                                               Assessment.submitted_at))
+        .order_by(Unit.name, Assessment.submitted_at.desc(), Assessment.id.desc())).all()
+    a_id, b_id = request.args.get("a", type=int), request.args.get("b", type=int)
+    result = None
+    if a_id is not None and b_id is not None:
+        first, second = get_assessment(a_id), get_assessment(b_id)  # 404 outside the user's scope
+        if first.id != second.id:
+            before, after, comparison = report_context.compare_assessments(db.session, first, second, for_version)
+            result = {"before": _summary(before), "after": _summary(after), "c": comparison}
+    return render_template("supervisor/compare.html", options=options, a_id=a_id, b_id=b_id, result=result,
+                           pillars=current_content().pillars)
+
+
+def _summary(a: Assessment) -> dict[str, Any]:
+    return {"id": a.id, "unit": a.unit.name, "unit_id": a.unit_id, "title": a.title, "status": a.status,
+            "submitted_at": a.submitted_at, "created_at": a.created_at, "version": a.content_version}
+
+
+@bp.route("/agency/report.pdf")
+@allow(Role.SUPERVISOR)
+def agency_pdf() -> Response:
+    d = _dashboard()
+    html = render_template("pdf/agency_report.html", d=d, marking=current_app.config["HANDLING_MARKING"],
+                           organisation=current_app.config["ORGANISATION_NAME"])
+    data = render_pdf(html, current_app.static_folder or "")
+    _audit_download("agency", current_user.agency_id, "pdf (agency report)")
+    return _attachment(data, "application/pdf", exports.safe_name("agency-report", d.agency, ext="pdf"))
+
+
+def _export_data(heads: list[analytics.Head], agency: str) -> exports.ExportData:
+    content_for = current_app.extensions["content"].get  # usable outside the request, by a streamed body
+    return exports.ExportData(agency, heads, analytics.scores(db.session, heads, content_for), content_for)
+
+
+def _agency_heads(d: services.Dashboard) -> list[analytics.Head]:
+    """The latest submitted assessment of every unit, or (``?all=1``) every submitted assessment."""
+    if request.args.get("all") == "1":
+        return analytics.submitted(db.session, current_user)
+    return [r.latest for r in d.rows if r.latest is not None]
+
+
+@bp.route("/agency/export.csv")
+@allow(Role.SUPERVISOR)
+def agency_csv() -> Response:
+    d = _dashboard()
+    data = _export_data(_agency_heads(d), d.agency)
+    _audit_download("agency", current_user.agency_id, f"csv ({len(data.heads)} assessments)")
+    make_session = current_app.extensions["db_sessionmaker"]
+
+    def body() -> Iterator[str]:
+        # The stream owns its session and needs no request context: a server may iterate it after the view has
+        # returned, and a stream left unfinished is simply closed (no context is left pushed half-way).
+        session = make_session()
+        try:
+            yield from exports.csv_stream(exports.ANSWER_COLUMNS, exports.answer_rows(session, data))
+        finally:
+            session.close()
+
+    return _attachment(body(), "text/csv", exports.safe_name("agency", d.agency, ext="csv"))
+
+
+@bp.route("/agency/export.xlsx")
+@allow(Role.SUPERVISOR)
+def agency_xlsx() -> Response:
+    d = _dashboard()
+    data = _export_data(_agency_heads(d), d.agency)
+    body = exports.workbook(db.session, data, d)
+    _audit_download("agency", current_user.agency_id, f"xlsx ({len(data.heads)} assessments)")
+    return _attachment(body, XLSX, exports.safe_name("agency", d.agency, ext="xlsx"))
+
+
+@bp.route("/agency/reports.zip")
+@allow(Role.SUPERVISOR)
+def agency_zip() -> Response:
+    d = _dashboard()
+    heads = [r.latest for r in d.rows if r.latest is not None]
+    _audit_download("agency", current_user.agency_id, f"zip ({len(heads)} pdf reports)")
+    index = [["unit", "file", "assessment_id", "title", "submitted_at", "overdue"]]
+    entries: list[tuple[str, Callable[[], bytes]]] = []
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for r in d.rows:
+        if r.latest is None:
+            index.append([r.name, "", "", "", "", "yes"])
+            continue
+        name = exports.safe_name(r.name, r.latest.title, str(r.latest.id), ext="pdf")
+        index.append([r.name, name, str(r.latest.id), r.latest.title,
+                      r.latest.submitted_at.isoformat() if r.latest.submitted_at else "", "yes" if r.overdue else "no"])
+        entries.append((name, _pdf_producer(app, r.latest.id)))
+    entries.append(("index.csv", lambda: "".join(exports.csv_stream(index[0], index[1:])).encode("utf-8")))
+    return _attachment(exports.zip_stream(entries), "application/zip",
+                       exports.safe_name("gap-reports", d.agency, ext="zip"))
+
+
+def _pdf_producer(app: Any, assessment_id: int) -> Callable[[], bytes]:
+    """One unit's PDF, from the cache or rendered (and cached) as the gap report download does it.
+
+    Each PDF is made inside its own application context (and session), opened and closed around that one
+    piece of work, so the stream never holds a context or a transaction while the client downloads; the
+    write lock is taken only for the short cache write after rendering.
+    """
+
+    def produce() -> bytes:
+        with app.app_context():
+            a = db.session.get(Assessment, assessment_id)
+            if a is None:
+                return b""
+            data, fresh = cached_or_rendered_pdf(a)
+            version = a.version_id
+            db.session.rollback()  # end the read before taking SQLite's write lock
+            if fresh:
+                with db.writing() as session:
+                    store_pdf(session, assessment_id, version, data)
+            return data
+
+    return produce
+
+
+# --- Per assessment: members for their own unit, supervisors for their agency ----------------------------------
+
+
+def _one(assessment_id: int) -> tuple[Assessment, exports.ExportData]:
+    a = get_assessment(assessment_id)
+    heads = analytics.heads_by_id(db.session, current_user, [a.id])
+    return a, _export_data(heads, a.unit.agency.name)
+
+
+@bp.route("/assessments/<int:assessment_id>/export.csv")
+@allow(*ASSESSMENT_ROLES)
+def assessment_csv(assessment_id: int) -> Response:
+    a, data = _one(assessment_id)
+    body = "".join(exports.csv_stream(exports.ANSWER_COLUMNS, exports.answer_rows(db.session, data)))
+    _audit_download("assessment", a.id, "csv")
+    return _attachment(body, "text/csv", exports.safe_name("assessment", a.unit.name, a.title, ext="csv"))
+
+
+@bp.route("/assessments/<int:assessment_id>/export.xlsx")
+@allow(*ASSESSMENT_ROLES)
+def assessment_xlsx(assessment_id: int) -> Response:
+    a, data = _one(assessment_id)
+    body = exports.workbook(db.session, data)
+    _audit_download("assessment", a.id, "xlsx")
+    return _attachment(body, XLSX, exports.safe_name("assessment", a.unit.name, a.title, ext="xlsx"))
+
+
+@bp.route("/assessments/<int:assessment_id>/report.docx")
+@allow(*ASSESSMENT_ROLES)
+def assessment_docx(assessment_id: int) -> Response:
+    a = get_assessment(assessment_id)
+    body = gap_report_docx(build_context(a))
+    _audit_download("assessment", a.id, "docx")
+    return _attachment(body, DOCX, exports.safe_name("gap-report", a.unit.name, a.title, ext="docx"))
