@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
 
 from app import create_app
 from app.db import db
@@ -210,3 +212,34 @@ def make_browser(app: Flask) -> Any:
 
 def email(key: str) -> str:
     return f"{key}@example.org"
+
+
+# --- Browser tests (headless Chromium via Playwright) ---------------------------------------------------------
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture
+def live_server(app: Flask, world: World) -> Iterator[str]:
+    """The test app served on a free local port; skips (or fails under REQUIRE_BROWSER=1) without Chromium."""
+    if CHROMIUM is None:
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail("REQUIRE_BROWSER=1 but Chromium is not installed")
+        pytest.skip("Chromium not found: browser tests skipped (apt-get install chromium)")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def chromium(live_server: str) -> Iterator[tuple[Any, str]]:
+    """A headless Chromium and the live server's base URL; each test opens its own contexts and pages."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser, live_server
+        browser.close()
