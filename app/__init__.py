@@ -61,4 +61,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from . import templating
 
     templating.init_app(app)
+    if app.config["APP_ENV"] == "production":
+        # Compile every template now, in each worker as it starts, rather than inside the first requests
+        # (in a workshop, 200 people joining in the same second would each wait for the compiling).
+        for name in app.jinja_env.list_templates(extensions=("html",)):
+            app.jinja_env.get_template(name)
     return app

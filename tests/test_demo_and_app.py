@@ -56,6 +56,18 @@ def test_production_cookies_are_secure(monkeypatch):
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
 
 
+def test_production_compiles_every_template_before_the_first_request(monkeypatch):
+    """A workshop's join storm is often a worker's first traffic: no request should wait for Jinja's compiler."""
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    app = create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    names = set(app.jinja_env.list_templates(extensions=("html",)))
+    cached = {key[1] for key in app.jinja_env.cache}
+    assert {"base.html", "workshops/answer.html", "workshops/join.html"} <= names
+    assert names <= cached
+    dev = create_app({"APP_ENV": "development", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert not dev.jinja_env.cache  # development compiles on demand, so edited templates show at once
+
+
 def test_unknown_environment_is_refused():
     with pytest.raises(ConfigError):
         create_app({"APP_ENV": "staging"})
