@@ -162,7 +162,7 @@ class ReportContext:
         return [(p.id, p.name, self.scores.exposure[p.id]) for p in self.content.pillars]
 
 
-def _value_label(content: Content, value: str | None) -> str:
+def value_label(content: Content, value: str | None) -> str:
     if value is None:
         return "Unanswered"
     if value == "na":
@@ -180,13 +180,13 @@ def _answer_rows(content: Content, rec: Recommendation, answers: dict[str, Answe
         a = answers.get(q.id)
         value = a.value if a else None
         descriptor = q.levels[int(value)] if value is not None and value.isdigit() else ""
-        rows.append(AnswerRow(q.id, q.text, value, _value_label(content, value), descriptor,
+        rows.append(AnswerRow(q.id, q.text, value, value_label(content, value), descriptor,
                               a.comment if a else "", a.evidence if a else "",
                               names.get(a.updated_by_id or 0, "") if a else "", a.updated_at if a else None))
     return rows
 
 
-def _pillar_threats(content: Content, rec: Recommendation) -> list[PillarThreats]:
+def pillar_threats(content: Content, rec: Recommendation) -> list[PillarThreats]:
     out = []
     for p in content.pillars:
         w = rec.pillars[p.id]
@@ -210,7 +210,7 @@ def _pillar_threats(content: Content, rec: Recommendation) -> list[PillarThreats
     return sorted(out, key=lambda x: -x.weight)
 
 
-def _weakest(rows: list[AnswerRow]) -> list[AnswerRow]:
+def weakest_answers(rows: list[AnswerRow]) -> list[AnswerRow]:
     counted = [r for r in rows if r.value is not None and r.value != "na"]
     counted.sort(key=lambda r: (level_of(r.value or "0"), r.value != "unknown"))
     return counted[:WEAKEST_SHOWN]
@@ -263,20 +263,20 @@ def compare(before: Side, after: Side) -> Comparison:
             new_value = after.values.get(q.id)
             if q.id not in before.content.questions:
                 changes.append(QuestionChange(q.id, title[rec.id], q.text, None, new_value, "",
-                                              _value_label(after.content, new_value), "added"))
+                                              value_label(after.content, new_value), "added"))
                 continue
             old_value = before.values.get(q.id)
             if old_value != new_value:
                 changes.append(QuestionChange(q.id, title[rec.id], q.text, old_value, new_value,
-                                              _value_label(before.content, old_value),
-                                              _value_label(after.content, new_value),
+                                              value_label(before.content, old_value),
+                                              value_label(after.content, new_value),
                                               _level_change(old_value, new_value)))
     for rec in before.content.recommendations:
         for q in rec.questions:
             if q.id not in after.content.questions:
                 old_value = before.values.get(q.id)
                 changes.append(QuestionChange(q.id, prev_title[rec.id], q.text, old_value, None,
-                                              _value_label(before.content, old_value), "", "removed"))
+                                              value_label(before.content, old_value), "", "removed"))
     return Comparison(
         previous_title=before.title, previous_submitted_at=before.submitted_at,
         previous_version=before.content.version, maturity_before=prev_scores.maturity,
@@ -328,11 +328,11 @@ def build(session: Session, assessment: Assessment, content: Content, *, marking
         rec = content.recommendation_by_id[rs.id]
         reached = max(0, min(4, math.floor((rs.current or 0) + 1e-9)))
         gaps.append(GapSection(
-            rank=rank, rec=rec, score=rs, pillars=_pillar_threats(content, rec),
+            rank=rank, rec=rec, score=rs, pillars=pillar_threats(content, rec),
             impacts=[f"{i}. {content.impact_by_id[i].name}" for i in sorted(rec.impacts)],
             stages=[content.stage_by_id[s].name for s in rec.stages],
             technologies=[content.technology_by_id[t].name for t in rec.technologies],
-            weakest=_weakest(rows_by_id[rec.id].answers), actions=list(rec.actions[reached]),
+            weakest=weakest_answers(rows_by_id[rec.id].answers), actions=list(rec.actions[reached]),
             level_reached=reached, sources=[numbering.setdefault(s, len(numbering) + 1) for s in rec.sources],
         ))
     comparison = None

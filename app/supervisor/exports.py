@@ -26,7 +26,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from ..models import Answer
-from ..reports.context import _value_label
+from ..reports.context import value_label
 from ..scoring import PILLARS, Scores, level_of
 from .analytics import ContentFor, Head
 from .services import Dashboard
@@ -105,7 +105,7 @@ def answer_rows(session: Session, data: ExportData) -> Iterator[list[Any]]:
                 value = row[2] if row else None
                 counted = level_of(value) if value is not None else None
                 yield [*_head_cells(data, h), rec.number, rec.id, rec.title, rs.status, rs.current, rs.target,
-                       rs.gap, rs.priority, q.id, q.text, value or "", _value_label(content, value),
+                       rs.gap, rs.priority, q.id, q.text, value or "", value_label(content, value),
                        counted, row[3] if row else "", row[4] if row else "", row[5] if row else None, *overall]
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from ..content import Content
 from ..reports import charts
-from ..reports.context import AnswerRow, GapSection, _pillar_threats, _value_label, _weakest
+from ..reports.context import AnswerRow, GapSection, pillar_threats, value_label, weakest_answers
 from ..scoring import DEFAULT_TARGET, RecScore, Scores, score
 from . import board as board_mod
 from . import svg
@@ -90,16 +90,16 @@ def _gap_sections(content: Content, scores: Scores, values: dict[str, str]) -> t
     gaps = []
     for rank, rs in enumerate(scores.gaps, start=1):
         rec = content.recommendation_by_id[rs.id]
-        rows = [AnswerRow(q.id, q.text, values.get(q.id), _value_label(content, values.get(q.id)),
+        rows = [AnswerRow(q.id, q.text, values.get(q.id), value_label(content, values.get(q.id)),
                           q.levels[int(values[q.id])] if values.get(q.id, "").isdigit() else "", "", "", "", None)
                 for q in rec.questions]
         reached = max(0, min(4, math.floor((rs.current or 0) + 1e-9)))
         gaps.append(GapSection(
-            rank=rank, rec=rec, score=rs, pillars=_pillar_threats(content, rec),
+            rank=rank, rec=rec, score=rs, pillars=pillar_threats(content, rec),
             impacts=[f"{i}. {content.impact_by_id[i].name}" for i in sorted(rec.impacts)],
             stages=[content.stage_by_id[s].name for s in rec.stages],
             technologies=[content.technology_by_id[t].name for t in rec.technologies],
-            weakest=_weakest(rows), actions=list(rec.actions[reached]), level_reached=reached,
+            weakest=weakest_answers(rows), actions=list(rec.actions[reached]), level_reached=reached,
             sources=[numbering.setdefault(s, len(numbering) + 1) for s in rec.sources],
         ))
     return gaps, numbering
@@ -118,7 +118,7 @@ def build(w: Workshop, content: Content, counts: dict[str, dict[str, int]], cons
 
     def row(q: board_mod.QuestionStats) -> QuestionRow:
         c = consensus.get(q.question.id)
-        return QuestionRow(q, svg.histogram(q), c, _value_label(sub, c) if c else "",
+        return QuestionRow(q, svg.histogram(q), c, value_label(sub, c) if c else "",
                            c is not None and q.group_value is not None and c != q.group_value)
 
     sections = [RecSection(r.rec.id, r.rec.number, r.rec.title, b.scores.by_id[r.rec.id],
