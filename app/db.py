@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextvars
+import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -51,12 +53,29 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
+def reset_pool_after_fork(engine: Engine) -> None:
+    """In a forked child (gunicorn's preloaded workers), forget the parent's pooled connections.
+
+    A connection shared by two processes interleaves their statements; ``dispose(close=False)`` drops the
+    child's references without closing the parent's sockets, and the child opens its own on first use.
+    """
+    ref = weakref.ref(engine)
+
+    def _after_fork_in_child() -> None:
+        alive = ref()
+        if alive is not None:
+            alive.dispose(close=False)
+
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class Database:
     """Holds the app's engine and hands out one session per application context."""
 
     def init_app(self, app: Flask) -> None:
         engine = make_engine(app.config["SQLALCHEMY_DATABASE_URI"], app.config.get("SQLALCHEMY_ECHO", False))
         app.extensions["db_engine"] = engine
+        reset_pool_after_fork(engine)
         app.extensions["db_sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
 
         @app.teardown_appcontext

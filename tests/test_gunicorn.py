@@ -1,0 +1,110 @@
+"""The production server set-up: gunicorn preloads the app and forks workers, so no pooled database
+connection may cross a fork, and the shipped gunicorn.conf.py must actually serve."""
+
+from __future__ import annotations
+
+import os
+import runpy
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_forked_child_does_not_reuse_the_parents_pooled_connection(app: Flask) -> None:
+    engine = app.extensions["db_engine"]
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+        parent_conn_id = id(conn.connection.dbapi_connection)
+    assert engine.pool.checkedin() == 1  # the parent keeps one connection in its pool
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: report what its pool holds, then use the database on its own connection
+        code = 1
+        try:
+            empty = engine.pool.checkedin() == 0
+            with engine.connect() as conn:
+                ok = conn.execute(text("SELECT 1")).scalar() == 1
+                fresh = id(conn.connection.dbapi_connection) != parent_conn_id
+            os.write(write, f"{empty} {ok} {fresh}".encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    _pid, status = os.waitpid(pid, 0)
+    report = os.read(read, 100).decode()
+    os.close(read)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert report == "True True True"
+    with engine.connect() as conn:  # the parent's connection still works after the child is gone
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_gunicorn_config_preloads_and_uses_threads() -> None:
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert conf["preload_app"] is True
+    assert conf["worker_class"] == "gthread"
+    assert conf["workers"] >= 1 and conf["threads"] >= 2
+    assert conf["max_requests"] > 0
+
+
+def test_gunicorn_config_freezes_the_preloaded_objects_before_forking() -> None:
+    import gc
+
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    gc.unfreeze()
+    try:
+        conf["pre_fork"](None, None)
+        assert gc.get_freeze_count() > 10_000  # pytest, the app modules and their objects
+    finally:
+        gc.unfreeze()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_gunicorn_with_the_shipped_config_serves_from_every_worker(tmp_path: Path) -> None:
+    """Start gunicorn the way the README says (config file picked up from the project directory)."""
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    if not gunicorn.exists():
+        pytest.fail("gunicorn is a dependency and must be installed in the virtualenv")
+    db = tmp_path / "g.sqlite3"
+    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
+           "DATABASE_URL": f"sqlite:///{db}", "SESSION_COOKIE_SECURE": "0", "RATELIMIT_STORAGE_URI": "memory://",
+           "WEB_CONCURRENCY": "2", "BIND": f"127.0.0.1:{_free_port()}"}
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi.py", "db-upgrade"], cwd=ROOT, env=env,
+                   check=True, capture_output=True)
+    proc = subprocess.Popen([str(gunicorn), "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        url = f"http://{env['BIND']}/healthz"
+        deadline = time.monotonic() + 60
+        answers = []
+        while len(answers) < 40:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as resp:
+                    answers.append((resp.status, resp.read()))
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert all(status == 200 and b'"ok"' in body for status, body in answers)
+        workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        assert len(workers) == 2
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert b"Traceback" not in out, out.decode(errors="replace")
