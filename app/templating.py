@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from flask import Flask
-from flask_babel import gettext, ngettext
+from flask import Flask, current_app, g, has_app_context
+from flask_babel import get_locale, get_translations
+from markupsafe import Markup
 
+from .content import Content, Question
 from .display import fmt_level, fmt_pct
+from .scoring import VALID_VALUES
 
 
 def fmt_dt(value: datetime | None) -> str:
@@ -18,8 +22,58 @@ def fmt_date(value: datetime | None) -> str:
     return "" if value is None else value.strftime("%Y-%m-%d")
 
 
+def _translations() -> Any:
+    """Flask-Babel resolves the locale and its catalogue on every call; a page makes dozens of calls, so the
+    templates look the catalogue up once per request (the locale does not change within one)."""
+    if not has_app_context():
+        return get_translations()
+    t = g.get("_template_translations")
+    if t is None:
+        t = g._template_translations = get_translations()
+    return t
+
+
+def template_gettext(string: str, **variables: Any) -> str:
+    """Same result as flask_babel.gettext."""
+    s = _translations().ugettext(string)
+    return s % variables if variables else s
+
+
+def template_ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    """Same result as flask_babel.ngettext."""
+    variables.setdefault("num", num)
+    return _translations().ungettext(singular, plural, num) % variables
+
+
+_CHOICES: dict[tuple[str, str, str | None, bool, str], Markup] = {}
+
+
+def level_choices(q: Question, qf: Any, content: Content, explain: bool = True) -> Markup:
+    """The radio group of one question (``_macros.html`` ``level_choices_html``).
+
+    Its HTML depends only on the content version, the question, the chosen value and the language, and
+    answer pages render it for every question on every request (a workshop's 200 participants, several a
+    second), so each combination is rendered once per process and kept: at most 8 values x 2 forms per
+    question and content file (keyed by its SHA-256). Values outside the valid set (a rejected form shown
+    again) are rendered without being kept, so no input can grow the cache. A macro's result is already
+    escaped Markup.
+    """
+    value = None if qf.data is None else str(qf.data)
+    if value is not None and value not in VALID_VALUES:
+        return _choices_macro()(q, value, content, explain)  # type: ignore[no-any-return]
+    key = (content.sha256 or content.version, q.id, value, explain, str(get_locale()))
+    html = _CHOICES.get(key)
+    if html is None:
+        html = _CHOICES[key] = _choices_macro()(q, value, content, explain)
+    return html
+
+
+def _choices_macro() -> Any:
+    return current_app.jinja_env.get_template("_macros.html").module.level_choices_html  # type: ignore[attr-defined]
+
+
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(_=gettext, ngettext=ngettext)
+    app.jinja_env.globals.update(_=template_gettext, ngettext=template_ngettext, level_choices=level_choices)
     app.jinja_env.filters.update(level=fmt_level, pct=fmt_pct, dt=fmt_dt, date=fmt_date)
     app.jinja_env.globals["marking"] = lambda: app.config["HANDLING_MARKING"]
     app.jinja_env.globals["organisation"] = lambda: app.config["ORGANISATION_NAME"]

@@ -38,13 +38,13 @@ def load(session: Session, content: Content, trainer: User) -> None:
     running = services.create_workshop(session, trainer, "Demo: THB investigators course (running)", content,
                                        ["r1", "r2", "r4", "r7"], "all", 24 * 30)
     for i, (leaning, role) in enumerate(zip(LEANINGS, ROLES, strict=True)):
-        p, _token = services.join(session, running, role)
+        p, _token = services.join(session, running.id, role)
         # The last two people have not reached the last question of each recommendation yet: below k=3 there.
         _answers(session, running.id, p.id, content, running.rec_ids, leaning, rng, skip_last=i >= 2)
     closed = services.create_workshop(session, trainer, "Demo: Academy seminar, spring (closed)", content,
                                       [r.id for r in content.recommendations], "all", 12)
     for leaning, role in SEMINAR:
-        p, _token = services.join(session, closed, role)
+        p, _token = services.join(session, closed.id, role)
         _answers(session, closed.id, p.id, content, closed.rec_ids, leaning, rng, skip_last=False)
     session.flush()
     from .board import build

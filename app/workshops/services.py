@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -174,6 +174,7 @@ def answerable_rec_ids(w: Workshop) -> list[str]:
 
 
 JOIN_OK, JOIN_WRONG, JOIN_CLOSED, JOIN_EXPIRED = "ok", "wrong", "closed", "expired"
+_BY_OPEN_CODE = select(Workshop).where(Workshop.open_code == bindparam("code"))  # built once: a room joins at once
 
 
 def find_for_join(session: Session, raw_code: str | None, now: datetime | None = None) -> tuple[Workshop | None, str]:
@@ -182,7 +183,7 @@ def find_for_join(session: Session, raw_code: str | None, now: datetime | None =
     if not is_well_formed(code):
         return None, JOIN_WRONG
     now = now or utcnow()
-    w = session.scalars(select(Workshop).where(Workshop.open_code == code)).first()
+    w = session.scalars(_BY_OPEN_CODE, {"code": code}).first()
     if w is not None:
         return (w, JOIN_OK) if w.code_expires_at > now else (w, JOIN_EXPIRED)
     old = session.scalars(select(Workshop).where(Workshop.code == code).order_by(Workshop.id.desc())).first()
@@ -191,26 +192,51 @@ def find_for_join(session: Session, raw_code: str | None, now: datetime | None =
     return old, (JOIN_EXPIRED if old.purged_at is not None else JOIN_CLOSED)
 
 
-def join(session: Session, w: Workshop, role_label: str) -> tuple[Participant, str]:
+def join(session: Session, workshop_id: int, role_label: str) -> tuple[Participant, str]:
     """Create an anonymous participant; returns it and the token for the cookie (only its hash is stored)."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    p = Participant(workshop_id=w.id, token_hash=token_hash(token), role_label=role_label.strip()[:ROLE_LABEL_MAX])
+    p = Participant(workshop_id=workshop_id, token_hash=token_hash(token),
+                    role_label=role_label.strip()[:ROLE_LABEL_MAX])
     session.add(p)
     session.flush()
     return p, token
 
 
+# The statements on every participant request are built once: constructing a select costs more CPU than
+# SQLite takes to run it, and 200 people send several requests a second.
+_PARTICIPANT = select(Participant).where(Participant.token_hash == bindparam("token_hash"),
+                                         Participant.workshop_id == bindparam("workshop_id"))
+_WORKSHOP_AND_PARTICIPANT = (select(Workshop, Participant).join(Participant, Participant.workshop_id == Workshop.id)
+                             .where(Workshop.id == bindparam("workshop_id"),
+                                    Participant.token_hash == bindparam("token_hash")))
+_MY_ANSWERS = select(WorkshopAnswer.question_id, WorkshopAnswer.value).where(
+    WorkshopAnswer.participant_id == bindparam("participant_id"))
+_WORKSHOP_FOR_SAVE = (select(Workshop).where(Workshop.id == bindparam("workshop_id")).with_for_update(read=True)
+                      .execution_options(populate_existing=True))
+
+
+def _usable_token(token: str | None) -> bool:
+    return bool(token) and len(token or "") <= 200
+
+
 def participant_for(session: Session, workshop_id: int, token: str | None) -> Participant | None:
-    if not token or len(token) > 200:
+    if not _usable_token(token):
         return None
-    return session.scalars(select(Participant).where(Participant.token_hash == token_hash(token),
-                                                     Participant.workshop_id == workshop_id)).first()
+    return session.scalars(_PARTICIPANT, {"token_hash": token_hash(token or ""), "workshop_id": workshop_id}).first()
+
+
+def workshop_and_participant(session: Session, workshop_id: int,
+                             token: str | None) -> tuple[Workshop, Participant] | None:
+    """The workshop and the participant this cookie token belongs to, in one query; None if it has not joined."""
+    if not _usable_token(token):
+        return None
+    row = session.execute(_WORKSHOP_AND_PARTICIPANT,
+                          {"workshop_id": workshop_id, "token_hash": token_hash(token or "")}).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def my_answers(session: Session, participant: Participant) -> dict[str, str]:
-    rows = session.execute(select(WorkshopAnswer.question_id, WorkshopAnswer.value)
-                           .where(WorkshopAnswer.participant_id == participant.id))
-    return dict(rows.all())
+    return {qid: value for qid, value in session.execute(_MY_ANSWERS, {"participant_id": participant.id})}
 
 
 _UPSERTS: dict[tuple[str, type, tuple[str, ...], tuple[str, ...]], Any] = {}
@@ -237,8 +263,7 @@ def _upsert(session: Session, model: type, rows: list[dict[str, object]], keys: 
 def workshop_for_save(session: Session, workshop_id: int) -> Workshop:
     """The workshop, share-locked on PostgreSQL for the saving transaction: a concurrent close waits for the
     saves already under way, and saves after it see it closed (SQLite: the write lock does the same)."""
-    return session.scalars(select(Workshop).where(Workshop.id == workshop_id).with_for_update(read=True)
-                           .execution_options(populate_existing=True)).one()
+    return session.scalars(_WORKSHOP_FOR_SAVE, {"workshop_id": workshop_id}).one()
 
 
 def save_answers(session: Session, w: Workshop, participant_id: int, content: Content, rec_id: str,

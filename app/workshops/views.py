@@ -142,6 +142,9 @@ def join_link(code: str) -> tuple[str, int]:
 @public
 @join_limit
 def join() -> WResponse | tuple[str, int]:
+    # Checks run in a read transaction; SQLite's write lock is taken only for the insert, so a room joining
+    # in the same second queues for a millisecond each, not for the whole request.
+    db.mark_write_intent(False)
     form = JoinForm()
     if not form.validate_on_submit():
         return _render_join(form, 422)
@@ -151,21 +154,23 @@ def join() -> WResponse | tuple[str, int]:
     target = url_for("workshops.participant_home", workshop_id=w.id)
     if services.participant_for(db.session, w.id, request.cookies.get(cookie_name(w.id))) is not None:
         return redirect(target)  # joined before in this browser: keep the same answers
-    _p, token = services.join(db.session, w, form.role_label.data or "")
+    workshop_id = w.id
+    db.session.rollback()  # end the read transaction
+    db.mark_write_intent()
+    _p, token = services.join(db.session, workshop_id, form.role_label.data or "")
     db.session.commit()
     resp = redirect(target)
-    resp.set_cookie(cookie_name(w.id), token, max_age=COOKIE_MAX_AGE, path=COOKIE_PATH, httponly=True,
+    resp.set_cookie(cookie_name(workshop_id), token, max_age=COOKIE_MAX_AGE, path=COOKIE_PATH, httponly=True,
                     samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
     return resp
 
 
 def _participant(workshop_id: int) -> tuple[Workshop, Participant]:
     """The workshop and this browser's participant in it; a clear 403 page when it has not joined."""
-    w = db.session.scalars(select(Workshop).where(Workshop.id == workshop_id)).first()
-    p = services.participant_for(db.session, workshop_id, request.cookies.get(cookie_name(workshop_id)))
-    if w is None or p is None:
+    found = services.workshop_and_participant(db.session, workshop_id, request.cookies.get(cookie_name(workshop_id)))
+    if found is None:
         abort(Response(render_template("workshops/not_joined.html"), status=403))
-    return w, p
+    return found
 
 
 def _wants_json() -> bool:
@@ -196,7 +201,7 @@ def participant_home(workshop_id: int) -> str:
     content = _content(w)
     mine = services.my_answers(db.session, p)
     return render_template("workshops/participant_home.html", w=w, progress=_progress(w, content, mine),
-                           answered=len(mine), role_label=p.role_label)
+                           answered=len(mine), role_label=p.role_label, saved_number=_saved_number(w, content))
 
 
 def _answer_rec(w: Workshop, content: Content, number: int) -> Recommendation:
@@ -214,7 +219,7 @@ def _render_answer(w: Workshop, p: Participant, content: Content, rec: Recommend
     nxt = next((r.rec.number for r in progress if r.open and r.rec.number > rec.number), None)
     return render_template("workshops/answer.html", w=w, content=content, rec=rec, form=form,
                            form_token=_form_token(p), editable=rec.id in open_ids, progress=progress,
-                           next_number=nxt, **extra), status
+                           next_number=nxt, saved_number=_saved_number(w, content), **extra), status
 
 
 @bp.route("/w/<int:workshop_id>/r/<int:number>", methods=["GET", "POST"])
@@ -262,15 +267,22 @@ def answer(workshop_id: int, number: int) -> Any:
         return _render_answer(w, p, content, rec, form, 409, refused=msg)
     if _wants_json():
         return jsonify(ok=True, saved=saved, message=_("Saved"))
-    flash(_("Your answers to recommendation %(n)d are saved. You can change them while the workshop is open.",
-            n=rec.number), "success")
+    # "Saved" travels in the address (?saved=N), not in a flash message: a participant's pages then never
+    # write the signed session cookie, which is most of the cost of a save besides the database.
     if request.form.get("action") == "next":
         open_numbers = [content.recommendation_by_id[r].number for r in services.answerable_rec_ids(w)]
         following = next((n for n in open_numbers if n > rec.number), None)
         if following is not None:
-            return redirect(url_for("workshops.answer", workshop_id=w.id, number=following))
-        return redirect(url_for("workshops.participant_home", workshop_id=w.id))
-    return redirect(url_for("workshops.answer", workshop_id=w.id, number=rec.number))
+            return redirect(url_for("workshops.answer", workshop_id=w.id, number=following, saved=rec.number))
+        return redirect(url_for("workshops.participant_home", workshop_id=w.id, saved=rec.number))
+    return redirect(url_for("workshops.answer", workshop_id=w.id, number=rec.number, saved=rec.number))
+
+
+def _saved_number(w: Workshop, content: Content) -> int | None:
+    """The recommendation whose answers the previous request saved, if the address names one of this workshop."""
+    n = request.args.get("saved", type=int)
+    rec = content.recommendation_by_number.get(n) if n is not None else None
+    return n if rec is not None and rec.id in w.rec_ids else None
 
 
 @bp.route("/w/<int:workshop_id>/status")
