@@ -8,20 +8,21 @@ table (copied into docs/benchmarks.md, "Workshop load").
     .venv/bin/python bench/workshop.py                       # 200 participants, paced and stress, both DBs
     .venv/bin/python bench/workshop.py --db sqlite --modes stress --participants 50
 
-Only the standard library talks HTTP (http.client), only to 127.0.0.1. Every run is bounded: a deadline
-per run (--deadline) and a timeout per request. PostgreSQL: a dedicated database is created on
---pg-url's server and dropped afterwards; skipped with a note when the server cannot be reached.
+Only the standard library talks HTTP (a minimal keep-alive client on sockets), only to 127.0.0.1. Every
+run is bounded: a deadline per run (--deadline) and a timeout per request. PostgreSQL: a dedicated
+database is created on --pg-url's server and dropped afterwards; skipped with a note when the server
+cannot be reached.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import math
 import os
 import random
 import re
+import resource
 import secrets
 import socket
 import subprocess
@@ -57,63 +58,113 @@ class Recorder:
     """Latencies per kind of request, and every error, shared by all client threads."""
 
     lat: dict[str, list[float]] = field(default_factory=dict)
+    timeline: list[tuple[float, str, float]] = field(default_factory=list)  # (sent at, kind, seconds)
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, kind: str, seconds: float) -> None:
+    def add(self, kind: str, seconds: float, sent_at: float = 0.0) -> None:
         with self.lock:
             self.lat.setdefault(kind, []).append(seconds)
+            self.timeline.append((sent_at, kind, seconds))
 
     def error(self, msg: str) -> None:
         with self.lock:
             self.errors.append(msg)
 
 
+class Closed(Exception):
+    """The server closed a keep-alive connection before answering (worker recycled, idle timeout)."""
+
+
 class Client:
+    """A minimal HTTP/1.1 client on one keep-alive socket, with a cookie jar.
+
+    The simulated people share the machine with the server, so their own CPU use is taken from the server's:
+    this parser (status line, headers, Content-Length body) costs a fraction of ``http.client``'s, whose
+    header parsing goes through the ``email`` package. The server's responses always carry Content-Length.
+    """
+
     def __init__(self, port: int, rec: Recorder) -> None:
         self.port, self.rec = port, rec
         self.cookies: dict[str, str] = {}
-        self.conn: http.client.HTTPConnection | None = None
+        self.sock: socket.socket | None = None
+        self.buf = b""
 
-    def _connect(self) -> http.client.HTTPConnection:
-        if self.conn is None:
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT)
-        return self.conn
+    def _connect(self) -> socket.socket:
+        if self.sock is None:
+            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=REQUEST_TIMEOUT)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.buf = b""
+        return self.sock
 
     def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def _recv(self, sock: socket.socket) -> bytes:
+        chunk = sock.recv(262144)
+        if not chunk:
+            raise Closed
+        return chunk
+
+    def _exchange(self, raw: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        sock = self._connect()
+        sock.sendall(raw)
+        buf = self.buf
+        while (end := buf.find(b"\r\n\r\n")) < 0:
+            buf += self._recv(sock)
+        lines = buf[:end].decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = []
+        length, close = 0, False
+        for line in lines[1:]:
+            name, _c, value = line.partition(":")
+            name, value = name.strip().lower(), value.strip()
+            headers.append((name, value))
+            if name == "content-length":
+                length = int(value)
+            elif name == "transfer-encoding":
+                raise Failure(f"unexpected Transfer-Encoding: {value}")
+            elif name == "connection" and value.lower() == "close":
+                close = True
+        body = buf[end + 4:]
+        while len(body) < length:
+            body += self._recv(sock)
+        self.buf = body[length:]
+        if close:
+            self.close()
+        return status, headers, body[:length]
 
     def request(self, kind: str, method: str, path: str, form: dict[str, str] | None = None,
                 expect: tuple[int, ...] = (200,)) -> str:
-        body = urllib.parse.urlencode(form).encode() if form is not None else None
-        headers = {"Host": f"127.0.0.1:{self.port}"}
+        body = urllib.parse.urlencode(form).encode() if form is not None else b""
+        head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}"]
         if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        if body is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            head.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        if form is not None:
+            head += ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(body)}"]
+        raw = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
         for attempt in (1, 2):
-            conn = self._connect()
+            fresh = self.sock is None
             t0 = time.perf_counter()
             try:
-                conn.request(method, path, body=body, headers=headers)
-                resp = conn.getresponse()
-                data = resp.read()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
+                status, headers, data = self._exchange(raw)
+            except (Closed, ConnectionResetError, BrokenPipeError) as exc:
                 self.close()
-                if attempt == 1 and method == "GET":  # a keep-alive connection closed by the server: retry GETs
-                    continue
+                if attempt == 1 and not fresh and (method == "GET" or isinstance(exc, BrokenPipeError)):
+                    continue  # a keep-alive connection the server had closed: send again on a new one
                 raise Failure(f"{method} {path}: {type(exc).__name__}") from exc
-            except (TimeoutError, OSError) as exc:
+            except (TimeoutError, OSError, ValueError) as exc:
                 self.close()
                 raise Failure(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
-            self.rec.add(kind, time.perf_counter() - t0)
-            for value in resp.headers.get_all("Set-Cookie") or []:
-                name, _eq, rest = value.partition("=")
-                self.cookies[name.strip()] = rest.split(";", 1)[0]
-            if resp.status not in expect:
-                raise Failure(f"{method} {path}: HTTP {resp.status}")
+            self.rec.add(kind, time.perf_counter() - t0, t0)
+            for name, value in headers:
+                if name == "set-cookie":
+                    cname, _eq, rest = value.partition("=")
+                    self.cookies[cname.strip()] = rest.split(";", 1)[0]
+            if status not in expect:
+                raise Failure(f"{method} {path}: HTTP {status}")
             return data.decode("utf-8", "replace")
         raise Failure("unreachable")
 
@@ -127,11 +178,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_gunicorn(spec: str, env: dict[str, str], workers: int, threads: int) -> tuple[subprocess.Popen[bytes], int]:
+def start_gunicorn(spec: str, env: dict[str, str], workers: int, threads: int,
+                   extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), "--workers", str(workers), "--threads", str(threads),
+    # The production settings (gunicorn.conf.py: preloaded app, gthread, worker recycling), with the
+    # benchmark's own worker and thread counts.
+    cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"),
+           "--workers", str(workers), "--threads", str(threads),
            "--worker-class", "gthread", "--keep-alive", "30", "--backlog", "2048", "--bind", f"127.0.0.1:{port}",
-           "--log-level", "warning", spec]
+           "--log-level", "warning", *extra, *os.environ.get("BENCH_GUNICORN_ARGS", "").split(), spec]
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": str(ROOT)})
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -175,6 +230,40 @@ def warm_up(port: int, paths: tuple[str, ...], n: int) -> None:
         t.start()
     for t in threads:
         t.join(timeout=60)
+
+
+def wait_until_idle(pid: int, limit: float = 30.0) -> float:
+    """Wait until the server's processes stop using CPU (workers still starting would take it from the
+    measured load); returns the seconds waited."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < limit:
+        before = process_tree_cpu(pid)
+        time.sleep(0.5)
+        if process_tree_cpu(pid) - before < 0.05:  # under 10 % of one core
+            break
+    return time.perf_counter() - t0
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its children: the live ones, and those it
+    has reaped (gunicorn recycles workers after ``max_requests``)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    for p in [str(pid), *children]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        if p == str(pid):
+            total += (int(fields[13]) + int(fields[14])) / ticks  # cutime, cstime: reaped workers
+    return total
+
+
+def own_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -269,6 +358,8 @@ class Run:
     seconds: float
     lat: dict[str, list[float]]
     check: dict[str, int] = field(default_factory=dict)
+    server_cpu: float = 0.0  # CPU seconds of gunicorn (arbiter + workers) during the load
+    client_cpu: float = 0.0  # CPU seconds of this process (the simulated people) during the load
 
     def all_lat(self, exclude: tuple[str, ...] = ("board",)) -> list[float]:
         return sorted(x for k, v in self.lat.items() if k not in exclude for x in v)
@@ -290,7 +381,11 @@ def think(rng: random.Random, span: tuple[float, float]) -> None:
 def participant_flow(i: int, port: int, wid: int, code: str, recs: list[tuple[int, list[str]]],
                      span: tuple[float, float], rec: Recorder, start: threading.Barrier, deadline: float,
                      sent: dict[str, dict[str, str]], lock: threading.Lock) -> None:
-    """Scan the QR code, join, open the workshop, answer every recommendation, then change one answer."""
+    """Scan the QR code, join, open the workshop, answer every recommendation, then change one answer.
+
+    In paced mode a pause (people read) comes before every action: pressing "Join", opening a page, saving
+    it. Following a redirect is the browser's doing and comes at once. All participants open the QR link
+    in the same instant."""
     rng = random.Random(i)
     c = Client(port, rec)
     plan = {qid: rng.choice(VALUES) for _n, qids in recs for qid in qids}
@@ -300,6 +395,7 @@ def participant_flow(i: int, port: int, wid: int, code: str, recs: list[tuple[in
         csrf = CSRF_RE.search(page)
         if not csrf:
             raise Failure("no CSRF token on the join page")
+        think(rng, span)  # read the page (and perhaps type a role label), then press "Join"
         c.request("join", "POST", "/w/join", {"csrf_token": csrf.group(1), "code": code, "role_label": "bench"},
                   expect=(302,))
         token = c.cookies.get(f"thb_wp{wid}")
@@ -369,7 +465,7 @@ def bare_flow(i: int, port: int, steps: int, span: tuple[float, float], rec: Rec
         for step in range(steps):
             if time.time() > deadline:
                 raise Failure("deadline")
-            if step >= 3:
+            if step == 1 or step >= 3:  # as a participant: pauses before "Join" and before each page and save
                 think(rng, span)
             c.request("bare", "GET", "/one")
     except Failure as exc:
@@ -387,6 +483,7 @@ def run_app(url: str, label: str, mode: str, n: int, span: tuple[float, float], 
            "SESSION_COOKIE_SECURE": "0", "RATELIMIT_STORAGE_URI": "memory://"}
     proc, port = start_gunicorn("wsgi:app", env, workers, threads)
     warm_up(port, ("/w/", "/healthz"), workers * threads * 2)
+    wait_until_idle(proc.pid)
     rec = Recorder()
     sent: dict[str, dict[str, str]] = {}
     lock = threading.Lock()
@@ -400,7 +497,7 @@ def run_app(url: str, label: str, mode: str, n: int, span: tuple[float, float], 
         trainer.start()
         people = [threading.Thread(target=participant_flow, args=(i, port, wid, code, recs, span, rec, start,
                                                                   deadline, sent, lock)) for i in range(n)]
-        t0 = time.perf_counter()
+        cpu0, own0, t0 = process_tree_cpu(proc.pid), own_cpu(), time.perf_counter()
         for t in people:
             t.start()
         for t in people:
@@ -408,32 +505,36 @@ def run_app(url: str, label: str, mode: str, n: int, span: tuple[float, float], 
         seconds = time.perf_counter() - t0
         done.set()
         trainer.join(timeout=30)
+        server_cpu, client_cpu = process_tree_cpu(proc.pid) - cpu0, own_cpu() - own0
     finally:
         stop(proc)
     check = verify(url, wid, sent)
     total = sum(len(v) for v in rec.lat.values())
-    return Run(label, mode, total, rec.errors, seconds, rec.lat, check)
+    return Run(label, mode, total, rec.errors, seconds, rec.lat, check, server_cpu, client_cpu)
 
 
 def run_bare(url: str, label: str, mode: str, n: int, steps: int, span: tuple[float, float], workers: int,
              threads: int, run_deadline: float) -> Run:
     proc, port = start_gunicorn("bench.bare_app:app", {"DATABASE_URL": url}, workers, threads)
     warm_up(port, ("/one",), workers * threads * 2)
+    wait_until_idle(proc.pid)
     rec = Recorder()
     start = threading.Barrier(n)
     deadline = time.time() + run_deadline
     try:
         people = [threading.Thread(target=bare_flow, args=(i, port, steps, span, rec, start, deadline))
                   for i in range(n)]
-        t0 = time.perf_counter()
+        cpu0, own0, t0 = process_tree_cpu(proc.pid), own_cpu(), time.perf_counter()
         for t in people:
             t.start()
         for t in people:
             t.join(timeout=max(1.0, deadline - time.time() + 5))
         seconds = time.perf_counter() - t0
+        server_cpu, client_cpu = process_tree_cpu(proc.pid) - cpu0, own_cpu() - own0
     finally:
         stop(proc)
-    return Run(label, mode, sum(len(v) for v in rec.lat.values()), rec.errors, seconds, rec.lat)
+    return Run(label, mode, sum(len(v) for v in rec.lat.values()), rec.errors, seconds, rec.lat, {}, server_cpu,
+               client_cpu)
 
 
 # --- databases -----------------------------------------------------------------------------------------------------
@@ -474,6 +575,8 @@ def summary(run: Run) -> dict[str, Any]:
         "by_kind": {k: {"n": len(v), "p50": round(pct(v, 50), 1), "p95": round(pct(v, 95), 1)}
                     for k, v in sorted(run.lat.items())},
         "board_p95": round(pct(board, 95), 1) if board else None,
+        "server_cpu_ms_per_request": round(1000 * run.server_cpu / run.requests, 2) if run.requests else None,
+        "client_cpu_ms_per_request": round(1000 * run.client_cpu / run.requests, 2) if run.requests else None,
         "check": run.check, "first_errors": run.errors[:5],
     }
 
@@ -499,11 +602,14 @@ def markdown(results: list[dict[str, Any]]) -> str:
                      f"{k.get('page', {}).get('p95', '–')} | {k.get('answer', {}).get('p95', '–')} | "
                      f"{k.get('board', {}).get('p95', '–')} |")
     lines.append("")
-    lines.append("| database | mode | p50 app/bare | p95 app/bare | throughput app/bare |\n|---|---|---|---|---|")
+    lines.append("| database | mode | p50 app/bare | p95 app/bare | throughput app/bare | server CPU ms/request "
+                 "app / bare | client CPU ms/request app / bare |\n|---|---|---|---|---|---|---|")
     for r in results:
         a, b = r["app"], r["bare"]
         lines.append(f"| {r['db']} | {r['mode']} | {a['p50'] / b['p50']:.1f}× | {a['p95'] / b['p95']:.1f}× | "
-                     f"{a['throughput'] / b['throughput']:.2f}× |")
+                     f"{a['throughput'] / b['throughput']:.2f}× | {a['server_cpu_ms_per_request']} / "
+                     f"{b['server_cpu_ms_per_request']} | {a['client_cpu_ms_per_request']} / "
+                     f"{b['client_cpu_ms_per_request']} |")
     return "\n".join(lines)
 
 
