@@ -32,6 +32,7 @@ import threading
 import time
 import urllib.parse
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,14 +59,12 @@ class Recorder:
     """Latencies per kind of request, and every error, shared by all client threads."""
 
     lat: dict[str, list[float]] = field(default_factory=dict)
-    timeline: list[tuple[float, str, float]] = field(default_factory=list)  # (sent at, kind, seconds)
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, kind: str, seconds: float, sent_at: float = 0.0) -> None:
+    def add(self, kind: str, seconds: float) -> None:
         with self.lock:
             self.lat.setdefault(kind, []).append(seconds)
-            self.timeline.append((sent_at, kind, seconds))
 
     def error(self, msg: str) -> None:
         with self.lock:
@@ -158,7 +157,7 @@ class Client:
             except (TimeoutError, OSError, ValueError) as exc:
                 self.close()
                 raise Failure(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
-            self.rec.add(kind, time.perf_counter() - t0, t0)
+            self.rec.add(kind, time.perf_counter() - t0)
             for name, value in headers:
                 if name == "set-cookie":
                     cname, _eq, rest = value.partition("=")
@@ -476,6 +475,21 @@ def bare_flow(i: int, port: int, steps: int, span: tuple[float, float], rec: Rec
         c.close()
 
 
+def drive(pid: int, people: list[threading.Thread], deadline: float,
+          then: Callable[[], None] | None = None) -> tuple[float, float, float]:
+    """Run the simulated people to the end (then ``then``); returns the wall seconds of the people's run and
+    the CPU seconds the server (``pid`` and its workers) and this process used meanwhile."""
+    cpu0, own0, t0 = process_tree_cpu(pid), own_cpu(), time.perf_counter()
+    for t in people:
+        t.start()
+    for t in people:
+        t.join(timeout=max(1.0, deadline - time.time() + 5))
+    seconds = time.perf_counter() - t0
+    if then is not None:
+        then()
+    return seconds, process_tree_cpu(pid) - cpu0, own_cpu() - own0
+
+
 def run_app(url: str, label: str, mode: str, n: int, span: tuple[float, float], board_every: float,
             workers: int, threads: int, run_deadline: float) -> Run:
     wid, code, recs = seed(url)
@@ -497,15 +511,12 @@ def run_app(url: str, label: str, mode: str, n: int, span: tuple[float, float], 
         trainer.start()
         people = [threading.Thread(target=participant_flow, args=(i, port, wid, code, recs, span, rec, start,
                                                                   deadline, sent, lock)) for i in range(n)]
-        cpu0, own0, t0 = process_tree_cpu(proc.pid), own_cpu(), time.perf_counter()
-        for t in people:
-            t.start()
-        for t in people:
-            t.join(timeout=max(1.0, deadline - time.time() + 5))
-        seconds = time.perf_counter() - t0
-        done.set()
-        trainer.join(timeout=30)
-        server_cpu, client_cpu = process_tree_cpu(proc.pid) - cpu0, own_cpu() - own0
+
+        def trainer_done() -> None:
+            done.set()
+            trainer.join(timeout=30)
+
+        seconds, server_cpu, client_cpu = drive(proc.pid, people, deadline, then=trainer_done)
     finally:
         stop(proc)
     check = verify(url, wid, sent)
@@ -524,13 +535,7 @@ def run_bare(url: str, label: str, mode: str, n: int, steps: int, span: tuple[fl
     try:
         people = [threading.Thread(target=bare_flow, args=(i, port, steps, span, rec, start, deadline))
                   for i in range(n)]
-        cpu0, own0, t0 = process_tree_cpu(proc.pid), own_cpu(), time.perf_counter()
-        for t in people:
-            t.start()
-        for t in people:
-            t.join(timeout=max(1.0, deadline - time.time() + 5))
-        seconds = time.perf_counter() - t0
-        server_cpu, client_cpu = process_tree_cpu(proc.pid) - cpu0, own_cpu() - own0
+        seconds, server_cpu, client_cpu = drive(proc.pid, people, deadline)
     finally:
         stop(proc)
     return Run(label, mode, sum(len(v) for v in rec.lat.values()), rec.errors, seconds, rec.lat, {}, server_cpu,
