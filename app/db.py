@@ -101,6 +101,19 @@ class Database:
         """Declare that the current request will write (before its first query)."""
         _write_intent.set(on)
 
+    def start_writing(self) -> None:
+        """Turn a request that has read and checked into one that writes, as cheaply as each database allows.
+
+        SQLite: end the read transaction, so the next one begins IMMEDIATE (a read transaction cannot safely
+        take the write lock: it would fail with "database is locked" instead of waiting). Other databases:
+        keep the open transaction; ending it would cost a ROLLBACK and, with the pool's pre-ping, a SELECT 1
+        round trip, and the statements that need a lock take it themselves (``FOR SHARE``, upserts).
+        Objects read so far may be expired (SQLite) or not: read again what the write depends on.
+        """
+        _write_intent.set(True)
+        if self.engine.dialect.name == "sqlite":
+            self.session.rollback()
+
     @contextmanager
     def writing(self) -> Iterator[Session]:
         """A session whose next transaction takes the write lock at once (SQLite) and commits on exit."""

@@ -155,8 +155,7 @@ def join() -> WResponse | tuple[str, int]:
     if services.participant_for(db.session, w.id, request.cookies.get(cookie_name(w.id))) is not None:
         return redirect(target)  # joined before in this browser: keep the same answers
     workshop_id = w.id
-    db.session.rollback()  # end the read transaction
-    db.mark_write_intent()
+    db.start_writing()
     _p, token = services.join(db.session, workshop_id, form.role_label.data or "")
     db.session.commit()
     resp = redirect(target)
@@ -250,8 +249,7 @@ def answer(workshop_id: int, number: int) -> Any:
         return _render_answer(w, p, content, rec, form, 422, invalid=True)
     values = {q.id: form[f"q_{q.id}"].data or None for q in rec.questions}
     participant_id = p.id
-    db.session.rollback()  # end the read transaction
-    db.mark_write_intent()
+    db.start_writing()
     try:
         w = services.workshop_for_save(db.session, workshop_id)
         saved = services.save_answers(db.session, w, participant_id, content, rec.id, values)
