@@ -58,6 +58,15 @@
     schedule(every);
   }
 
+  // ---- participant: the "saved" notice -------------------------------------------------------------
+  // It travels in the address (?saved=N, see views.answer); once shown, drop it from the address so that
+  // reloading the page does not announce the same save again.
+  if (window.history && history.replaceState && window.URL && /[?&]saved=/.test(location.search)) {
+    var here = new URL(location.href);
+    here.searchParams.delete("saved");
+    history.replaceState(history.state, "", here.pathname + here.search + here.hash);
+  }
+
   // ---- participant: save on choice -----------------------------------------------------------------
   var form = document.querySelector("form[data-autosave]");
   var banner = document.querySelector("[data-banner]");
