@@ -58,6 +58,7 @@ from .forms import (
     answer_form_class,
     consensus_form_class,
 )
+from .join_page import join_page
 from .models import Pacing, Participant, Workshop
 
 bp = Blueprint("workshops", __name__)
@@ -130,12 +131,16 @@ def join_form() -> tuple[str, int]:
 @join_limit
 def join_link(code: str) -> tuple[str, int]:
     """The address in the QR code: shows the join form with the code filled in (joining itself is a POST, so
-    link previews and prefetchers never create participants)."""
-    form = JoinForm(formdata=None, code=services.format_code(services.normalise_code(code)))
+    link previews and prefetchers never create participants). The page of an open workshop is mostly served
+    from a kept copy (see join_page): the whole room opens it in the same second."""
     w, why = services.find_for_join(db.session, code)
-    if why != services.JOIN_OK:
-        return _render_join(form, 404 if why == services.JOIN_WRONG else 410, why)
-    return _render_join(form, 200, why, w)
+
+    def form() -> JoinForm:
+        return JoinForm(formdata=None, code=services.format_code(services.normalise_code(code)))
+
+    if w is None or why != services.JOIN_OK:
+        return _render_join(form(), 404 if why == services.JOIN_WRONG else 410, why)
+    return join_page(w, lambda: _render_join(form(), 200, why, w)[0]), 200
 
 
 @bp.route("/w/join", methods=["POST"])
