@@ -161,6 +161,30 @@ def test_admin_lists_and_filters_users(app, admin, world):
     assert admin.get("/admin/users?agency=nonsense").status_code == 200
 
 
+def test_accounts_list_is_searchable_and_paged(app, admin, supervisor, world):
+    with app.app_context(), db.writing() as s:
+        s.add_all(User(email=f"paged{i:03d}@b.example", name=f"Paged Person {i:03d}", role="member",
+                       agency_id=world.agency_b, unit_id=world.unit_b1, active=True) for i in range(120))
+    body = admin.get("/admin/users?q=paged").data.decode()
+    assert "Accounts 1–50 of 120" in body and "paged000@" in body and "paged050@" not in body
+    last = admin.get("/admin/users?q=paged&page=3").data.decode()
+    assert "Accounts 101–120 of 120" in last and "paged119@" in last and "paged000@" not in last
+    assert "/admin/users?page=2&amp;q=paged" in last  # the pager keeps the search
+    # Page numbers out of range or nonsense land on a real page, never an error.
+    assert "Accounts 101–120" in admin.get("/admin/users?q=paged&page=99").data.decode()
+    assert "Accounts 1–50" in admin.get("/admin/users?q=paged&page=-3").data.decode()
+    assert "Accounts 1–50" in admin.get("/admin/users?q=paged&page=abc").data.decode()
+    # Name or e-mail, any case; % and _ typed by the user are literal, not wildcards.
+    assert "Paged Person 007" in admin.get("/admin/users?q=PAGED007@").data.decode()
+    assert "Paged Person 042" in admin.get("/admin/users?q=person+042").data.decode()
+    for literal in ("%25", "paged0_0"):
+        assert "No account matches" in admin.get(f"/admin/users?q={literal}").data.decode(), literal
+    # Combined with the agency filter; and a supervisor's search never reaches other agencies.
+    assert "No account matches" in admin.get(f"/admin/users?q=paged&agency={world.agency_a}").data.decode()
+    assert "No account matches" in supervisor.get("/admin/users?q=paged").data.decode()
+    assert email("member_a1") in supervisor.get("/admin/users?q=" + email("member_a1")[:8]).data.decode()
+
+
 def test_deactivated_user_is_logged_out_and_cannot_log_in(app, admin, world, make_browser):
     victim = make_browser()
     victim.login(email("member_a1"))

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
@@ -156,19 +156,39 @@ def unit_rename(unit_id: int) -> Response | tuple[str, int]:
 # --- Accounts (admin: all; supervisor: members of its agency) -----------------------------------------------------
 
 
+USERS_PAGE_SIZE = 50
+SEARCH_MAX = 100
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, with the user's own % and _ taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 @bp.route("/users")
 @allow(*MANAGERS)
 def users() -> str:
+    """Accounts in scope, searchable by name or e-mail and paged: a national service holds thousands."""
     me = _me()
     agencies = db.session.scalars(scope_managed_agencies(me)).all()
-    stmt = scope_users(me).options(selectinload(User.agency), selectinload(User.unit))
+    stmt = scope_users(me)
     chosen = request.args.get("agency", type=int)
     if chosen is not None and chosen in {a.id for a in agencies}:
         stmt = stmt.where(User.agency_id == chosen)
     else:
         chosen = None
-    rows = db.session.scalars(stmt.order_by(User.active.desc(), func.lower(User.name), User.id)).all()
-    return render_template("admin/users.html", users=rows, agencies=agencies, chosen=chosen)
+    q = " ".join((request.args.get("q") or "").split())[:SEARCH_MAX]
+    if q:
+        stmt = stmt.where(or_(User.name.ilike(_like(q), escape="\\"), User.email.ilike(_like(q), escape="\\")))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    pages = max(1, -(-total // USERS_PAGE_SIZE))
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
+    rows = db.session.scalars(stmt.options(selectinload(User.agency), selectinload(User.unit))
+                              .order_by(User.active.desc(), func.lower(User.name), User.id)
+                              .offset((page - 1) * USERS_PAGE_SIZE).limit(USERS_PAGE_SIZE)).all()
+    args = {k: v for k, v in (("agency", chosen), ("q", q)) if v}
+    return render_template("admin/users.html", users=rows, agencies=agencies, chosen=chosen, q=q, args=args,
+                           page=page, pages=pages, total=total, first=(page - 1) * USERS_PAGE_SIZE + 1)
 
 
 def _user_form() -> UserForm:
