@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import has_request_context
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
+from .db import db
 from .extensions import client_address
 from .models import AuditEvent, User
 
@@ -36,3 +39,17 @@ def record(
     )
     session.add(event)
     return event
+
+
+def record_download(action: str, obj_type: str, obj_id: object, *, agency_id: int | None, detail: str,
+                    also: Callable[[Session], None] | None = None) -> None:
+    """Record a download in a short write transaction of its own, after the (possibly slow) reading and rendering.
+
+    The request's read transaction ends first (a download changes nothing else), so SQLite's write lock is held
+    for the audit row and ``also`` (such as keeping the rendered PDF), never while a report renders.
+    """
+    db.session.rollback()
+    with db.writing() as session:
+        if also is not None:
+            also(session)
+        record(session, action, obj_type, obj_id, agency_id=agency_id, detail=detail)

@@ -68,13 +68,10 @@ def store_pdf(session: Session, assessment_id: int, version: int, data: bytes) -
 
 
 def _audited_download(a: Assessment, action: str, detail: str, pdf: tuple[int, bytes] | None = None) -> None:
-    """End the read transaction, then take the write lock only for the short audit (and cache) write."""
-    obj_id, agency_id = a.id, a.unit.agency_id
-    db.session.rollback()
-    with db.writing() as session:
-        if pdf is not None:
-            store_pdf(session, obj_id, *pdf)
-        audit.record(session, action, "assessment", obj_id, agency_id=agency_id, detail=detail)
+    """Audit the download; a freshly rendered PDF is kept in the cache in the same short write."""
+    obj_id = a.id
+    audit.record_download(action, "assessment", obj_id, agency_id=a.unit.agency_id, detail=detail,
+                          also=(lambda session: store_pdf(session, obj_id, *pdf)) if pdf is not None else None)
 
 
 @bp.route("/<int:assessment_id>/report.pdf")

@@ -34,14 +34,7 @@ def _dashboard(sort: str = "unit", order: str = "") -> services.Dashboard:
 
 
 def _audit_download(obj_type: str, obj_id: object, detail: str) -> None:
-    """Record the download in its own short write transaction, after the (possibly slow) reading and rendering.
-
-    Ending the read transaction first keeps SQLite's write lock for the single audit row, never for a render.
-    """
-    agency_id = current_user.agency_id
-    db.session.commit()
-    with db.writing() as session:
-        audit.record(session, "export_downloaded", obj_type, obj_id, agency_id=agency_id, detail=detail)
+    audit.record_download("export_downloaded", obj_type, obj_id, agency_id=current_user.agency_id, detail=detail)
 
 
 def _attachment(body: Any, mimetype: str, filename: str) -> Response:

@@ -546,10 +546,7 @@ def _filename(w: Workshop) -> str:
 def report_pdf(workshop_id: int) -> WResponse:
     w = _fresh(workshop_id)
     html = render_template("pdf/workshop_report.html", r=_report(w))
-    data = render_pdf(html, current_app.static_folder or "")
-    db.session.rollback()
-    db.mark_write_intent()  # the download is audited
-    audit.record(db.session, "workshop_report_downloaded", "workshop", w.id, agency_id=w.agency_id, detail="pdf")
-    db.session.commit()
+    data, filename = render_pdf(html, current_app.static_folder or ""), _filename(w)
+    audit.record_download("workshop_report_downloaded", "workshop", w.id, agency_id=w.agency_id, detail="pdf")
     return Response(data, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{_filename(w)}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
