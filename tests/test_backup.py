@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import func, select
 
@@ -15,8 +13,6 @@ from app.db import db
 from app.migrate import upgrade
 from app.models import Agency, AuditEvent, Unit
 from app.ops.backup import kind_of_file, prune
-
-from .conftest import PG_URL
 
 
 def run(app, *args: str):
@@ -115,19 +111,11 @@ def test_restore_refuses_a_backup_of_the_other_kind(app, world, tmp_path: Path) 
 
 
 @pytest.fixture
-def empty_target(db_url: str, tmp_path: Path):
-    """A database that exists but holds nothing, of the same kind as ``db_url`` (the restore drill's target)."""
+def empty_target(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> str:
+    """A database that holds nothing, of the same kind as ``db_url`` (the restore drill's target)."""
     if db_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'drill.sqlite3'}"
-        return
-    name = f"thb_drill_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield re.sub(r"/[^/]*$", f"/{name}", PG_URL)
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return f"sqlite:///{tmp_path / 'drill.sqlite3'}"
+    return request.getfixturevalue("fresh_pg_url")
 
 
 def test_restore_drill_into_an_empty_database_needs_no_yes(app, world, app_config, empty_target, tmp_path) -> None:

@@ -62,3 +62,25 @@ def init_app(app: Flask) -> None:
         click.echo(f"Restored the {s.dialect} database from {s.path}: revision {s.revision}, {s.tables} tables, "
                    f"{s.rows} rows.")
         click.echo("Run `flask db-upgrade` if this backup is older than the installed version.")
+
+    @app.cli.command("copy-to-postgres")
+    @click.option("--from", "source", metavar="URL",
+                  help="The trial's SQLite database (default: the configured DATABASE_URL when it is SQLite).")
+    @click.option("--to", "target", metavar="URL", required=True,
+                  help="An empty PostgreSQL database: postgresql://user@host/db (its schema is created).")
+    def copy_command(source: str | None, target: str) -> None:
+        """Move a trial onto PostgreSQL: copy every row, keep ids and revisions, verify counts and checksums."""
+        from .copy import TableCopy, copy_to_postgres
+
+        source = source or current_app.config["SQLALCHEMY_DATABASE_URI"]
+
+        def echo(t: TableCopy) -> None:
+            click.echo(f"  {t.name:<22} {t.rows:>8} rows  sha256 {t.checksum[:16]}  identical")
+
+        click.echo("Copying (row counts and SHA-256 per table, compared on both sides):")
+        try:
+            done = copy_to_postgres(source, target, echo)
+        except OpsError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"Copied {sum(t.rows for t in done)} rows in {len(done)} tables; every table verified, "
+                   "id sequences moved past the copied ids. Point DATABASE_URL at the new database.")
