@@ -3,8 +3,11 @@ template, nginx's request limit equals the app's, and the scheduled jobs call co
 
 from __future__ import annotations
 
+import getpass
+import os
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 import click
@@ -39,7 +42,7 @@ def test_the_environment_template_passes_the_production_checks(tmp_path: Path, m
     for line in (DEPLOY / "thb.env.example").read_text().splitlines():
         m = re.match(r"^([A-Z][A-Z0-9_]+)=(.*)$", line)
         if m:
-            values[m.group(1)] = m.group(2)
+            values[m.group(1)] = m.group(2).strip('"')
     assert values["APP_ENV"] == "production" and values["TRUSTED_PROXIES"] == "1"
     for key, value in values.items():
         monkeypatch.setenv(key, value.replace("REPLACE-WITH-64-HEX-CHARACTERS", "ab" * 32))
@@ -83,3 +86,24 @@ def test_the_systemd_units_call_commands_that_exist(unit: str, tmp_path: Path) -
             group = found
         group.make_context(words[-1], rest)  # options parse: raises on an unknown option or a bad value
     app.extensions["db_engine"].dispose()
+
+
+def test_the_environment_template_reads_the_same_in_a_shell() -> None:
+    """deploy/thb-flask sources the file: values with spaces must survive (systemd reads them the same way)."""
+    out = subprocess.run(["sh", "-c", 'set -a; . "$1"; set +a; printf "%s|%s" "$ORGANISATION_NAME" "$APP_ENV"',
+                          "sh", str(DEPLOY / "thb.env.example")], capture_output=True, text=True, check=True)
+    assert out.stdout == "National Police - Gap assessment service|production"
+
+
+def test_thb_flask_runs_a_command_with_the_service_settings(tmp_path: Path) -> None:
+    env_file = tmp_path / "thb.env"
+    env_file.write_text(f'APP_ENV=development\nDATABASE_URL=sqlite:///{tmp_path / "svc.sqlite3"}\n'
+                        'ORGANISATION_NAME="Test Police"\n')
+    env = {"PATH": os.environ["PATH"], "THB_HOME": str(ROOT), "THB_ENV": str(env_file),
+           "THB_USER": getpass.getuser()}
+    venv_flask = ROOT / ".venv" / "bin" / "flask"
+    assert venv_flask.exists(), "thb-flask runs the checkout's .venv/bin/flask"
+    out = subprocess.run([str(DEPLOY / "thb-flask"), "db-upgrade"], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "Database is up to date." in out.stdout
+    assert (tmp_path / "svc.sqlite3").exists()
