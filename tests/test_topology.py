@@ -38,6 +38,7 @@ from .conftest import CSRF_RE
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "deploy" / "nginx" / "thb.conf"
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 HOST = "assess.police.example"
 FORGED = "evil.example"
 
@@ -168,6 +169,17 @@ class Topology:
     http: int
     apps: list[int]
     pg_url: str
+    redis: str | None  # why Redis is not used, or None when both instances share it
+
+
+def _redis_unreachable() -> str | None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2).ping()
+    except Exception as exc:  # any failure means "not available", with its reason
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 @pytest.fixture(scope="module")
@@ -193,9 +205,11 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     logs = ExitStack()
     try:
         env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": pg_url,
-               "TRUSTED_PROXIES": "1", "RATELIMIT_STORAGE_URI": "memory://", "WEB_CONCURRENCY": "1",
-               "GUNICORN_THREADS": "2", "FLASK_APP": "wsgi.py"}
-        env.pop("REDIS_URL", None)
+               "TRUSTED_PROXIES": "1", "WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "2", "FLASK_APP": "wsgi.py",
+               "LOGIN_LIMIT": "3 per 15 minutes"}
+        env.pop("RATELIMIT_STORAGE_URI", None)
+        redis_reason = _redis_unreachable()
+        env["REDIS_URL"] = REDIS_URL if redis_reason is None else "memory://"
         for cmd in (["db-upgrade"], ["demo", "load"]):
             subprocess.run([sys.executable, "-m", "flask", *cmd], cwd=ROOT, env=env, check=True, capture_output=True)
 
@@ -230,7 +244,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
                 assert nginx.poll() is None, (tmp / "error.log").read_text() if (tmp / "error.log").exists() else ""
                 assert time.monotonic() < deadline, "nginx did not listen within 30 s"
                 time.sleep(0.2)
-        yield Topology(https_port, http_port, apps, pg_url)
+        yield Topology(https_port, http_port, apps, pg_url, redis_reason)
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -364,3 +378,23 @@ def test_backup_while_serving_restores_to_the_same_data(topology: Topology, tmp_
     finally:
         with psycopg.connect(PG_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_the_login_limit_is_shared_by_both_instances(topology: Topology) -> None:
+    """Failed logins counted on either instance add up (Redis): the fourth attempt is refused wherever it lands."""
+    if topology.redis is not None:
+        if os.environ.get("REQUIRE_REDIS") == "1":
+            pytest.fail(f"REQUIRE_REDIS=1 but Redis is not reachable at {REDIS_URL}: {topology.redis}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL} ({topology.redis}): the shared limit needs it")
+    target = f"nobody-{secrets.token_hex(6)}@demo.example"  # a key of its own, whatever else uses this Redis
+    c = Client(topology.https)
+    c.get("/login")
+    served = set()
+    for _ in range(3):  # nginx alternates: consecutive attempts land on both instances
+        answer = c.post("/login", {"email": target, "password": "wrong password, wrong account"})
+        assert answer.status == 401
+        served.add(answer.served_by)
+    assert len(served) == 2, "the failed attempts did not reach both instances"
+    for _ in range(2):  # refused on both instances
+        refused = c.post("/login", {"email": target, "password": "wrong password, wrong account"})
+        assert refused.status == 429
