@@ -329,6 +329,34 @@ def test_a_forged_forwarded_host_is_ignored(topology: Topology) -> None:
         assert FORGED not in page.text
 
 
+
+def test_pdf_download_and_workshop_join_through_the_proxy(topology: Topology) -> None:
+    with psycopg.connect(topology.pg_url) as conn:
+        assessment_id = conn.execute("SELECT a.id FROM assessment a JOIN unit u ON u.id = a.unit_id "
+                                     "WHERE a.status = 'submitted' AND u.name = 'Anti-Trafficking Unit' "
+                                     "ORDER BY a.id").fetchone()[0]
+        workshop_id, code = conn.execute("SELECT id, code FROM workshop WHERE status = 'open'").fetchone()
+    member = Client(topology.https)
+    assert member.login("member@demo.example", "demo-member-pass").status == 302
+    pdf = member.get(f"/assessments/{assessment_id}/report.pdf")
+    assert pdf.status == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    assert pdf.body.startswith(b"%PDF-")
+
+    # A participant opens the join address of the QR code (HTTPS, the service's name) and joins.
+    participant = Client(topology.https)
+    page = participant.get(f"/w/j/{code}")
+    assert page.status == 200
+    joined = participant.post("/w/join", {"code": code, "role_label": "investigator"})
+    assert joined.status == 302 and joined.headers["Location"].endswith(f"/w/{workshop_id}/")
+    token_cookie = next(c for c in participant.set_cookie if c.lower().startswith("thb_w"))
+    assert "Secure" in token_cookie and "HttpOnly" in token_cookie and "Path=/w/" in token_cookie
+    served = set()
+    for _ in range(2):  # the participant's page works on both instances
+        home = participant.get(f"/w/{workshop_id}/")
+        assert home.status == 200
+        served.add(home.served_by)
+    assert len(served) == 2
+
 def test_a_request_larger_than_max_content_length_is_refused_by_nginx(topology: Topology) -> None:
     c = Client(topology.https)
     answer = c.request("POST", "/w/join", body=b"x" * (1024 * 1024 + 1),
