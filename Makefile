@@ -4,14 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-workshop bench-analytics clean
+.PHONY: run test lint lock lock-check bench bench-workshop bench-analytics clean
+
+# Installs are repeatable: every dependency comes from the hash-pinned lock files (see tools/lockfile.py).
+# After changing dependencies in pyproject.toml, `make lock` re-resolves both lock files in one command.
+UV_VERSION ?= 0.13.9
+LOCK_FLAGS := --universal --generate-hashes --python-version 3.11 --quiet --custom-compile-command 'make lock'
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml requirements-dev.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 run: export APP_ENV ?= development
@@ -21,11 +27,22 @@ run: $(STAMP)
 	FLASK_APP=wsgi.py $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: $(STAMP)
+	$(BIN)/python tools/lockfile.py check
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Re-resolve both lock files from pyproject.toml (newest versions its ranges allow), with hashes.
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) --extra dev -o requirements-dev.lock
+	$(BIN)/python tools/lockfile.py check
+
+lock-check: | $(BIN)/python
+	$(BIN)/python tools/lockfile.py check
 
 bench: $(STAMP)
 	$(BIN)/python bench/pdf.py
