@@ -17,7 +17,7 @@ from ..db import db
 from ..models import Assessment, Role, Unit
 from ..reports import context as report_context
 from ..reports.pdf import render_pdf
-from ..reports.views import build_context, cached_or_rendered_pdf, store_pdf
+from ..reports.services import build_context, cached_or_rendered_pdf, store_pdf
 from . import analytics, exports, services
 from .charts import trend_charts
 from .docx_report import gap_report_docx

@@ -14,17 +14,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .. import audit
 from ..assessments.services import create_assessment
 from ..content import Content
+from ..db import upsert
 from ..models import Answer, AuditEvent, Unit, User, utcnow
 from ..scoring import VALID_VALUES
 from .board import K_MIN
@@ -239,27 +237,6 @@ def my_answers(session: Session, participant: Participant) -> dict[str, str]:
     return {qid: value for qid, value in session.execute(_MY_ANSWERS, {"participant_id": participant.id})}
 
 
-_UPSERTS: dict[tuple[str, type, tuple[str, ...], tuple[str, ...]], Any] = {}
-
-
-def _upsert(session: Session, model: type, rows: list[dict[str, object]], keys: list[str],
-            update: list[str]) -> None:
-    """INSERT ... ON CONFLICT DO UPDATE: a double-clicked save can neither fail nor store a second row.
-
-    The statement is built once per dialect and table (it is on every participant's save path).
-    """
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    key = (dialect, model, tuple(keys), tuple(update))
-    stmt = _UPSERTS.get(key)
-    if stmt is None:
-        ins = pg_insert(model) if dialect == "postgresql" else sqlite_insert(model)
-        stmt = _UPSERTS[key] = ins.on_conflict_do_update(index_elements=keys,
-                                                         set_={c: ins.excluded[c] for c in update})
-    session.execute(stmt, rows)
-
-
 def workshop_for_save(session: Session, workshop_id: int) -> Workshop:
     """The workshop, share-locked on PostgreSQL for the saving transaction: a concurrent close waits for the
     saves already under way, and saves after it see it closed (SQLite: the write lock does the same)."""
@@ -284,7 +261,7 @@ def save_answers(session: Session, w: Workshop, participant_id: int, content: Co
             raise ValueError(f"not an answer to {rec_id}: {qid}={value!r}")
         rows.append({"workshop_id": w.id, "participant_id": participant_id, "question_id": qid, "value": value,
                      "updated_at": now})
-    _upsert(session, WorkshopAnswer, rows, ["participant_id", "question_id"], ["value", "updated_at"])
+    upsert(session, WorkshopAnswer, rows, ["participant_id", "question_id"], ["value", "updated_at"])
     session.flush()
     return len(rows)
 
@@ -370,7 +347,7 @@ def record_consensus(session: Session, w: Workshop, user: User, content: Content
             raise ValueError(f"not an answer value: {value!r}")
     existing = consensus_values(session, w)
     changed = [r for r in rows if existing.get(str(r["question_id"])) != r["value"]]
-    _upsert(session, WorkshopConsensus, changed, ["workshop_id", "question_id"],
+    upsert(session, WorkshopConsensus, changed, ["workshop_id", "question_id"],
             ["value", "recorded_by_id", "recorded_at"])
     gone = [q for q in removed if q in existing]
     if gone:
