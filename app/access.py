@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import Select, select
 
 from .db import db
-from .models import Agency, Assessment, Role, Unit, User
+from .models import Agency, Assessment, AuditEvent, Role, Unit, User
 from .workshops.models import Workshop
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -92,6 +92,36 @@ def get_workshop(workshop_id: int, *, for_update: bool = False) -> Workshop:
     if found is None:
         abort(404)
     return found
+
+
+def scope_conversion_units(user: User) -> Select[Any]:
+    """Units a trainer may turn a workshop's consensus into a draft assessment of: those of its own agency.
+
+    The trainer never sees those assessments afterwards (trainers see no assessment at all); the draft is the
+    unit's to review and submit.
+    """
+    stmt = select(Unit).order_by(Unit.name)
+    if user.role == Role.TRAINER and user.agency_id is not None:
+        return stmt.where(Unit.agency_id == user.agency_id)
+    return stmt.where(False)
+
+
+def get_conversion_unit(unit_id: int) -> Unit:
+    """The unit if the current trainer may convert a workshop into it; 404 otherwise."""
+    return _one_or_404(scope_conversion_units(current_user).where(Unit.id == unit_id))
+
+
+# --- Audit log: an admin reads every event, a supervisor those of its own agency, nobody else any ------------
+
+
+def scope_audit_events(user: User) -> Select[Any]:
+    """Audit events ``user`` may read. A supervisor without an agency reads none (not the events that have none)."""
+    stmt = select(AuditEvent)
+    if user.role == Role.ADMIN:
+        return stmt
+    if user.role == Role.SUPERVISOR and user.agency_id is not None:
+        return stmt.where(AuditEvent.agency_id == user.agency_id)
+    return stmt.where(False)
 
 
 # --- Administration: who may manage which agencies, units and users -------------------------------------------

@@ -257,3 +257,37 @@ def test_access_matrix(app, world, role):
 def test_logout_needs_login(app, world):
     anon = Browser(app.test_client())
     assert anon.post("/logout").status_code == 401
+
+
+# --- Object scopes decided in access.py, per role, with and without an agency ----------------------------------
+# role, has an agency -> (audit events seen: agencies "A", "B" or "none"; units a workshop may be converted into)
+SCOPE_RULES: dict[tuple[str, bool], tuple[set[str], set[str]]] = {
+    ("admin", True): ({"A", "B", "none"}, set()),
+    ("admin", False): ({"A", "B", "none"}, set()),
+    ("supervisor", True): ({"A"}, set()),
+    ("supervisor", False): (set(), set()),  # not the events that have no agency either
+    ("trainer", True): (set(), {"Unit A1", "Unit A2"}),
+    ("trainer", False): (set(), set()),
+    ("member", True): (set(), set()),
+    ("member", False): (set(), set()),
+}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("role", "with_agency"), sorted(SCOPE_RULES))
+def test_scope_rules(app, world, role, with_agency):
+    from sqlalchemy import select
+
+    from app.access import scope_audit_events, scope_conversion_units
+    from app.models import AuditEvent
+
+    with app.app_context():
+        for label, agency in (("A", world.agency_a), ("B", world.agency_b), ("none", None)):
+            db.session.add(AuditEvent(action="scope_test", object_type=label, agency_id=agency))
+        db.session.flush()
+        user = User(id=999, role=role, agency_id=world.agency_a if with_agency else None,
+                    unit_id=world.unit_a1 if role == "member" and with_agency else None)
+        events = db.session.scalars(scope_audit_events(user).where(AuditEvent.action == "scope_test")).all()
+        units = db.session.scalars(scope_conversion_units(user)).all()
+        assert ({e.object_type for e in events}, {u.name for u in units}) == SCOPE_RULES[(role, with_agency)]
+        db.session.rollback()

@@ -36,14 +36,14 @@ from werkzeug.wrappers import Response as WResponse
 from wtforms.fields.choices import SelectChoice
 
 from .. import audit
-from ..access import allow, get_workshop, public, scope_workshops
+from ..access import allow, get_conversion_unit, get_workshop, public, scope_conversion_units, scope_workshops
 from ..content import Content, Recommendation
 from ..content.current import current as current_content
 from ..content.current import for_version
 from ..db import db
 from ..errors import fail
 from ..extensions import csrf, limiter
-from ..models import Role, Unit, User, utcnow
+from ..models import Role, User, utcnow
 from ..reports.pdf import render_pdf
 from . import board as board_mod
 from . import report as report_mod
@@ -458,7 +458,7 @@ def pace(workshop_id: int) -> WResponse:
 
 def _convert_form() -> ConvertForm:
     form = ConvertForm()
-    units = db.session.scalars(select(Unit).where(Unit.agency_id == current_user.agency_id).order_by(Unit.name))
+    units = db.session.scalars(scope_conversion_units(current_user))
     form.unit.choices = [SelectChoice(str(u.id), u.name) for u in units]
     return form
 
@@ -501,10 +501,7 @@ def convert(workshop_id: int) -> Any:
     if not form.validate_on_submit():
         flash(_("Choose a unit of your agency and a title for the draft assessment."), "error")
         return redirect(url_for("workshops.consensus", workshop_id=w.id))
-    unit = db.session.scalars(select(Unit).where(Unit.id == form.unit.data,
-                                                 Unit.agency_id == current_user.agency_id)).first()
-    if unit is None:
-        abort(404)
+    unit = get_conversion_unit(form.unit.data)
     try:
         services.convert_to_assessment(db.session, w, current_user, unit, form.title.data, _content(w))
     except services.StateError as exc:
