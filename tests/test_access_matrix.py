@@ -76,8 +76,11 @@ ROUTES: list[Route] = [
     Route("reports.results", "GET", "/assessments/{id}/results", "assessment", UNIT_ROLES),
     Route("reports.pdf", "GET", "/assessments/{id}/report.pdf", "assessment", UNIT_ROLES),
     Route("reports.export_json", "GET", "/assessments/{id}/export.json", "assessment", UNIT_ROLES),
-    # Supervisors: agency-wide pages and downloads are theirs alone; per-assessment exports, trends and
-    # comparisons follow the assessment's scope (a member's own unit, a supervisor's agency).
+    Route("reports.docx", "GET", "/assessments/{id}/report.docx", "assessment", UNIT_ROLES),
+    Route("reports.export_csv", "GET", "/assessments/{id}/export.csv", "assessment", UNIT_ROLES),
+    Route("reports.export_xlsx", "GET", "/assessments/{id}/export.xlsx", "assessment", UNIT_ROLES),
+    # Supervisors: agency-wide pages and downloads are theirs alone; trends and comparisons follow the
+    # assessment's scope (a member's own unit, a supervisor's agency).
     Route("supervisor.dashboard", "GET", "/agency/", "-", everyone("supervisor")),
     Route("supervisor.agency_pdf", "GET", "/agency/report.pdf", "-", everyone("supervisor")),
     Route("supervisor.agency_csv", "GET", "/agency/export.csv", "-", everyone("supervisor")),
@@ -85,9 +88,6 @@ ROUTES: list[Route] = [
     Route("supervisor.agency_zip", "GET", "/agency/reports.zip", "-", everyone("supervisor")),
     Route("supervisor.trend", "GET", "/units/{id}/trend", "unit", UNIT_ROLES),
     Route("supervisor.compare", "GET", "/compare?a={id}&b={id}", "assessment", UNIT_ROLES),
-    Route("supervisor.assessment_csv", "GET", "/assessments/{id}/export.csv", "assessment", UNIT_ROLES),
-    Route("supervisor.assessment_xlsx", "GET", "/assessments/{id}/export.xlsx", "assessment", UNIT_ROLES),
-    Route("supervisor.assessment_docx", "GET", "/assessments/{id}/report.docx", "assessment", UNIT_ROLES),
     # Accounts and administration. The set-password page is public; an unknown token is a 400 for everyone.
     Route("account.set_password", "GET", "/set-password/not-a-real-token", "-", everyone(*ROLES)),
     Route("account.set_password", "POST", "/set-password/not-a-real-token", "-", everyone(*ROLES),
@@ -276,7 +276,6 @@ SCOPE_RULES: dict[tuple[str, bool], tuple[set[str], set[str]]] = {
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize(("role", "with_agency"), sorted(SCOPE_RULES))
 def test_scope_rules(app, world, role, with_agency):
-    from sqlalchemy import select
 
     from app.access import scope_audit_events, scope_conversion_units
     from app.models import AuditEvent

@@ -1,18 +1,28 @@
-"""Results page, PDF gap report (cached once submitted) and JSON export."""
+"""One assessment's results page and downloads: PDF gap report (cached once submitted), Word, JSON, CSV, Excel.
+
+Members download their own unit's, supervisors their agency's (``get_assessment``).
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, current_app, render_template
+from flask_login import current_user
 
 from .. import audit
 from ..access import ASSESSMENT_ROLES, allow, get_assessment
+from ..db import db
 from ..models import Assessment
+from ..supervisor import analytics, exports
 from . import services
+from .docx_report import gap_report_docx
 from .export import to_json
 
 bp = Blueprint("reports", __name__, url_prefix="/assessments")
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @bp.route("/<int:assessment_id>/results")
@@ -49,3 +59,42 @@ def export_json(assessment_id: int) -> Response:
     _audited_download(a, "export_downloaded", "json")
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _attachment(body: Any, mimetype: str, filename: str) -> Response:
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _export_data(a: Assessment) -> exports.ExportData:
+    """The one assessment in the shape of the agency exports, so both have the same columns."""
+    heads = analytics.heads_by_id(db.session, current_user, [a.id])
+    content_for = current_app.extensions["content"].get
+    return exports.ExportData(a.unit.agency.name, heads, analytics.scores(db.session, heads, content_for), content_for)
+
+
+@bp.route("/<int:assessment_id>/report.docx")
+@allow(*ASSESSMENT_ROLES)
+def docx(assessment_id: int) -> Response:
+    a = get_assessment(assessment_id)
+    body = gap_report_docx(services.build_context(a))
+    _audited_download(a, "export_downloaded", "docx")
+    return _attachment(body, DOCX, exports.safe_name("gap-report", a.unit.name, a.title, ext="docx"))
+
+
+@bp.route("/<int:assessment_id>/export.csv")
+@allow(*ASSESSMENT_ROLES)
+def export_csv(assessment_id: int) -> Response:
+    a = get_assessment(assessment_id)
+    data = _export_data(a)
+    body = "".join(exports.csv_stream(exports.ANSWER_COLUMNS, exports.answer_rows(db.session, data)))
+    _audited_download(a, "export_downloaded", "csv")
+    return _attachment(body, "text/csv", exports.safe_name("assessment", a.unit.name, a.title, ext="csv"))
+
+
+@bp.route("/<int:assessment_id>/export.xlsx")
+@allow(*ASSESSMENT_ROLES)
+def export_xlsx(assessment_id: int) -> Response:
+    a = get_assessment(assessment_id)
+    body = exports.workbook(db.session, _export_data(a))
+    _audited_download(a, "export_downloaded", "xlsx")
+    return _attachment(body, exports.XLSX, exports.safe_name("assessment", a.unit.name, a.title, ext="xlsx"))

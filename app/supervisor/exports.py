@@ -31,6 +31,7 @@ from ..scoring import PILLARS, Scores, level_of
 from .analytics import ContentFor, Head
 from .services import Dashboard
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
