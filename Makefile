@@ -22,10 +22,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy app
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy app
 
 bench: $(STAMP)
 	$(BIN)/python bench/pdf.py
@@ -39,4 +41,4 @@ bench-analytics: $(STAMP)
 	$(BIN)/python bench/analytics.py
 
 clean:
-	rm -rf $(VENV) instance/*.sqlite3 .pytest_cache
+	rm -rf $(VENV) instance/*.sqlite3 .pytest_cache .mypy_cache

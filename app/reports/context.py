@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..content import Content, Recommendation
 from ..models import Answer, Assessment, Status, User, utcnow
-from ..scoring import RecScore, Scores, level_of, score
+from ..scoring import RecScore, Scores, level_floor, level_of, score
 from . import charts
 
 WEAKEST_SHOWN = 3
@@ -295,7 +294,7 @@ def side_of(session: Session, assessment: Assessment, content: Content) -> Side:
     """Load one assessment's stored values and targets and score them (two small queries)."""
     values = {q: v for q, v in session.execute(
         select(Answer.question_id, Answer.value).where(Answer.assessment_id == assessment.id,
-                                                       Answer.value.is_not(None)))}
+                                                       Answer.value.is_not(None))) if v is not None}
     targets = {t.recommendation_id: t.target for t in assessment.targets}
     return Side(assessment.title, assessment.submitted_at, content, score(content, values, targets), values)
 
@@ -326,7 +325,7 @@ def build(session: Session, assessment: Assessment, content: Content, *, marking
     numbering: dict[str, int] = {}
     for rank, rs in enumerate(scores.gaps, start=1):
         rec = content.recommendation_by_id[rs.id]
-        reached = max(0, min(4, math.floor((rs.current or 0) + 1e-9)))
+        reached = level_floor(rs.current or 0)
         gaps.append(GapSection(
             rank=rank, rec=rec, score=rs, pillars=pillar_threats(content, rec),
             impacts=[f"{i}. {content.impact_by_id[i].name}" for i in sorted(rec.impacts)],

@@ -10,6 +10,7 @@ import io
 import re
 
 from docx import Document
+from docx.document import Document as DocumentObject
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -21,7 +22,8 @@ from docx.text.paragraph import Paragraph
 from flask_babel import gettext as _
 
 from ..display import fmt_level, fmt_pct
-from ..templating import fmt_date, fmt_dt
+from ..scoring import level_floor
+from ..templating import fmt_date, fmt_dt, status_label
 from .context import GapSection, ReportContext
 
 ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -59,7 +61,7 @@ def _field(paragraph: Paragraph, instruction: str) -> None:
         run._r.append(el)
 
 
-def _table(doc: Document, header: list[str], rows: list[list[str]], widths: list[float] | None = None,
+def _table(doc: DocumentObject, header: list[str], rows: list[list[str]], widths: list[float] | None = None,
            numeric: set[int] | None = None) -> Table:
     table = doc.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
@@ -92,12 +94,12 @@ def _table(doc: Document, header: list[str], rows: list[list[str]], widths: list
     return table
 
 
-def _bullets(doc: Document, items: list[str], style: str = "List Bullet") -> None:
+def _bullets(doc: DocumentObject, items: list[str], style: str = "List Bullet") -> None:
     for item in items:
         doc.add_paragraph(_t(item), style=style)
 
 
-def _label(doc: Document, label: str, text: str) -> None:
+def _label(doc: DocumentObject, label: str, text: str) -> None:
     p = doc.add_paragraph()
     p.add_run(_t(label) + ": ").bold = True
     p.add_run(_t(text))
@@ -121,7 +123,7 @@ def gap_report_docx(r: ReportContext) -> bytes:
     return out.getvalue()
 
 
-def _setup(doc: Document, r: ReportContext) -> None:
+def _setup(doc: DocumentObject, r: ReportContext) -> None:
     """Document properties, A4 page, and the handling marking in the header and footer of every page."""
     doc.core_properties.title = _t(f"{_('Gap report')}: {r.unit} – {r.title}")
     doc.core_properties.author = _t(f"{r.agency} – {r.unit}")
@@ -147,14 +149,13 @@ def _setup(doc: Document, r: ReportContext) -> None:
     _field(foot, "NUMPAGES")
 
 
-def _title(doc: Document, r: ReportContext) -> None:
+def _title(doc: DocumentObject, r: ReportContext) -> None:
     """Marking, title and the facts table (the PDF's cover)."""
     m = doc.add_paragraph()
     run = m.add_run(_t(r.marking))
     run.bold, run.font.color.rgb = True, MARKING_RED
     doc.add_heading(_t(f"{_('Gap report')}: {r.title}"), level=0)
-    status = {"draft": _("Draft (provisional results)"), "submitted": _("Submitted"),
-              "reopened": _("Reopened (provisional results)")}[r.status]
+    status = status_label(r.status, report=True)
     _table(doc, [_("Field"), _("Value")], [
         [_("Agency"), r.agency], [_("Unit"), r.unit], [_("Period"), r.title],
         [_("Status"), status + (f", {fmt_date(r.submitted_at)}" if r.submitted_at else "")],
@@ -162,7 +163,7 @@ def _title(doc: Document, r: ReportContext) -> None:
     ], widths=[4.5, 12.5])
 
 
-def summary(doc: Document, r: ReportContext) -> None:
+def summary(doc: DocumentObject, r: ReportContext) -> None:
     """Executive summary: maturity, coverage, top priorities and pillar exposure (a table, not a chart)."""
     doc.add_heading(_("Executive summary"), level=1)
     if r.provisional:
@@ -188,7 +189,7 @@ def summary(doc: Document, r: ReportContext) -> None:
            widths=[8, 3], numeric={1})
 
 
-def overview_table(doc: Document, r: ReportContext) -> None:
+def overview_table(doc: DocumentObject, r: ReportContext) -> None:
     """Every recommendation's current level (shaded by level), target, gap and priority."""
     doc.add_heading(_("All recommendations"), level=1)
     rows = []
@@ -200,7 +201,7 @@ def overview_table(doc: Document, r: ReportContext) -> None:
                    _("n/a") if s.status == "not_applicable" else _("not yet answered"))
         rows.append([str(row.rec.number), row.rec.short_title, current, str(s.target),
                      fmt_level(s.gap) if s.applicable else na, fmt_level(s.priority) if s.applicable else na])
-        fills.append(LEVEL_FILLS[max(0, min(4, int(s.current + 1e-9)))] if s.applicable and s.current is not None
+        fills.append(LEVEL_FILLS[level_floor(s.current)] if s.applicable and s.current is not None
                      else None)
     table = _table(doc, ["#", _("Recommendation"), _("Current"), _("Target"), _("Gap"), _("Priority")], rows,
                    widths=[0.8, 8.4, 2.0, 1.9, 1.6, 2.1], numeric={2, 3, 4, 5})
@@ -209,7 +210,7 @@ def overview_table(doc: Document, r: ReportContext) -> None:
             _shade(table.rows[i].cells[2], fill)
 
 
-def gap_sections(doc: Document, r: ReportContext) -> None:
+def gap_sections(doc: DocumentObject, r: ReportContext) -> None:
     """One section per gap, by priority: pillars and threats, impacts, weakest answers, next actions."""
     doc.add_heading(_("Gaps, by priority"), level=1)
     if not r.gaps:
@@ -218,7 +219,7 @@ def gap_sections(doc: Document, r: ReportContext) -> None:
         _gap(doc, g)
 
 
-def _gap(doc: Document, g: GapSection) -> None:
+def _gap(doc: DocumentObject, g: GapSection) -> None:
     doc.add_heading(_t(_("Priority %(rank)d: %(number)d. %(title)s", rank=g.rank, number=g.rec.number,
                            title=g.rec.title)), level=2)
     doc.add_paragraph(" · ".join([
@@ -251,7 +252,7 @@ def _gap(doc: Document, g: GapSection) -> None:
         _label(doc, _("Sources"), " ".join(f"[{n}]" for n in g.sources))
 
 
-def sources(doc: Document, r: ReportContext) -> None:
+def sources(doc: DocumentObject, r: ReportContext) -> None:
     """The numbered sources the gap sections cite."""
     if r.sources:
         doc.add_heading(_("Sources"), level=1)
@@ -259,7 +260,7 @@ def sources(doc: Document, r: ReportContext) -> None:
             doc.add_paragraph(_t(f"[{n}] {citation}" + (f" {url}" if url else "")))
 
 
-def comparison(doc: Document, r: ReportContext) -> None:
+def comparison(doc: DocumentObject, r: ReportContext) -> None:
     """Change since the previous submitted assessment of the unit, when there is one."""
     if not r.comparison:
         return
@@ -279,7 +280,7 @@ def comparison(doc: Document, r: ReportContext) -> None:
                             a=", ".join(c.questions_added) or "–", r=", ".join(c.questions_removed) or "–"))
 
 
-def appendix(doc: Document, r: ReportContext) -> None:
+def appendix(doc: DocumentObject, r: ReportContext) -> None:
     """Every answer with its comment and evidence, recommendation by recommendation."""
     doc.add_heading(_("Appendix: every answer"), level=1)
     for row in r.recs:
@@ -290,7 +291,7 @@ def appendix(doc: Document, r: ReportContext) -> None:
             for a in row.answers], widths=[8.5, 3.5, 5])
 
 
-def method(doc: Document, r: ReportContext) -> None:
+def method(doc: DocumentObject, r: ReportContext) -> None:
     """The answer scale and the formulas behind every number of the report."""
     doc.add_heading(_("Method"), level=1)
     _table(doc, [_("Level"), _("Meaning")],
@@ -309,7 +310,7 @@ def method(doc: Document, r: ReportContext) -> None:
     ])
 
 
-def signoff(doc: Document, r: ReportContext) -> None:
+def signoff(doc: DocumentObject, r: ReportContext) -> None:
     """Who submitted and who signed off, when, with the supervisor's remark."""
     doc.add_heading(_("Sign-off"), level=1)
     _table(doc, [_("Field"), _("Value")], [

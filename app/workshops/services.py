@@ -14,9 +14,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Delete, bindparam, delete, func, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from .. import audit
@@ -411,6 +413,11 @@ def purge_due(w: Workshop, now: datetime, retention_days: int) -> bool:
             and w.closed_at <= now - timedelta(days=retention_days))
 
 
+def _deleted(session: Session, stmt: Delete) -> int:
+    """Run a bulk DELETE and return how many rows it removed (a DML statement's result is a CursorResult)."""
+    return cast("CursorResult[Any]", session.execute(stmt)).rowcount
+
+
 def purge_workshop(session: Session, w: Workshop, content: Content, now: datetime | None = None) -> Purged:
     """Freeze the per-question counts and participation, then delete every participant-level row."""
     now = now or utcnow()
@@ -421,8 +428,8 @@ def purge_workshop(session: Session, w: Workshop, content: Content, now: datetim
     for qid, by_value in counts.items():
         session.add(WorkshopAggregate(workshop_id=w.id, question_id=qid, counts=json.dumps(by_value, sort_keys=True),
                                       created_at=now))
-    n_answers = session.execute(delete(WorkshopAnswer).where(WorkshopAnswer.workshop_id == w.id)).rowcount
-    n_people = session.execute(delete(Participant).where(Participant.workshop_id == w.id)).rowcount
+    n_answers = _deleted(session, delete(WorkshopAnswer).where(WorkshopAnswer.workshop_id == w.id))
+    n_people = _deleted(session, delete(Participant).where(Participant.workshop_id == w.id))
     w.participation, w.purged_at, w.updated_at = snapshot.to_json(), now, now
     session.flush()
     audit.record(session, "workshop_purged", "workshop", w.id, actor="retention", agency_id=w.agency_id,

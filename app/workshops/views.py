@@ -363,7 +363,7 @@ def _board_context(w: Workshop) -> dict[str, Any]:
     total = len(board.content.questions)
     now = utcnow()
     return dict(w=w, board=board, participation=services.participation(db.session, w, total),
-                hist=svg.histogram, level_bar=svg.level_bar, code=services.format_code(w.code),
+                hist=svg.histogram, code=services.format_code(w.code),
                 join_url=_join_url(w), code_expired=w.is_open and w.code_expires_at <= now, now=now,
                 open_rec=content.recommendation_by_id.get(w.open_recommendation_id or ""),
                 retention_days=current_app.config["WORKSHOP_RETENTION_DAYS"], k_min=board_mod.K_MIN)
