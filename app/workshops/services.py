@@ -72,6 +72,7 @@ def format_code(code: str) -> str:
 
 
 def is_well_formed(code: str) -> bool:
+    """Length and alphabet of a join code: a malformed code is refused without a database query."""
     return len(code) == CODE_LENGTH and all(c in CODE_ALPHABET for c in code)
 
 
@@ -85,6 +86,7 @@ def _new_code(session: Session) -> str:
 
 
 def token_hash(token: str) -> str:
+    """What is stored of a participant's cookie token: a database dump does not let anyone act as them."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
@@ -220,6 +222,7 @@ def _usable_token(token: str | None) -> bool:
 
 
 def participant_for(session: Session, workshop_id: int, token: str | None) -> Participant | None:
+    """The participant this cookie token belongs to in this workshop; None if absent, oversized or unknown."""
     if not _usable_token(token):
         return None
     return session.scalars(_PARTICIPANT, {"token_hash": token_hash(token or ""), "workshop_id": workshop_id}).first()
@@ -236,6 +239,7 @@ def workshop_and_participant(session: Session, workshop_id: int,
 
 
 def my_answers(session: Session, participant: Participant) -> dict[str, str]:
+    """Question id -> value of one participant's own answers (a participant never sees anyone else's)."""
     return {qid: value for qid, value in session.execute(_MY_ANSWERS, {"participant_id": participant.id})}
 
 
@@ -303,6 +307,7 @@ def answer_counts(session: Session, w: Workshop) -> dict[str, dict[str, int]]:
 
 
 def participation(session: Session, w: Workshop, total_questions: int) -> Participation:
+    """Who took part, live or from the snapshot kept at purge; role labels rarer than K_MIN are pooled."""
     if w.purged_at is not None and w.participation:
         return Participation.from_json(w.participation)
     joined = session.scalar(select(func.count()).select_from(Participant).where(Participant.workshop_id == w.id))
@@ -326,6 +331,7 @@ def participation(session: Session, w: Workshop, total_questions: int) -> Partic
 
 
 def consensus_values(session: Session, w: Workshop) -> dict[str, str]:
+    """Question id -> the group's answer as the trainer recorded it (kept after the purge)."""
     rows = session.execute(select(WorkshopConsensus.question_id, WorkshopConsensus.value)
                            .where(WorkshopConsensus.workshop_id == w.id))
     return dict(rows.all())
