@@ -307,8 +307,8 @@ def compare_assessments(session: Session, first: Assessment, second: Assessment,
                                   side_of(session, after, content_for(after.content_version)))
 
 
-def build(session: Session, assessment: Assessment, content: Content, *, marking: str, organisation: str,
-          content_for: Any, now: datetime | None = None) -> ReportContext:
+def build_report_context(session: Session, assessment: Assessment, content: Content, *, marking: str,
+                         organisation: str, content_for: Any, now: datetime | None = None) -> ReportContext:
     """Everything the page and the PDF show, computed once from the scoring module's results."""
     answers = {a.question_id: a for a in
                session.scalars(select(Answer).where(Answer.assessment_id == assessment.id))}

@@ -22,7 +22,7 @@ from .pdf import render_pdf
 def build_context(a: Assessment) -> report_context.ReportContext:
     """Everything the results page, the PDF, the JSON and the Word export show, scored against the content
     version the assessment was answered with (not today's)."""
-    return report_context.build(
+    return report_context.build_report_context(
         db.session, a, for_version(a.content_version), marking=current_app.config["HANDLING_MARKING"],
         organisation=current_app.config["ORGANISATION_NAME"], content_for=for_version,
     )

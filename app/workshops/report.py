@@ -105,11 +105,11 @@ def _gap_sections(content: Content, scores: Scores, values: dict[str, str]) -> t
     return gaps, numbering
 
 
-def build(w: Workshop, content: Content, counts: dict[str, dict[str, int]], consensus: dict[str, str],
-          participation: Participation, *, trainer: str, agency: str, marking: str, organisation: str,
-          retention_days: int, now: datetime) -> WorkshopReport:
+def build_workshop_report(w: Workshop, content: Content, counts: dict[str, dict[str, int]],
+                          consensus: dict[str, str], participation: Participation, *, trainer: str, agency: str,
+                          marking: str, organisation: str, retention_days: int, now: datetime) -> WorkshopReport:
     """Everything the report page and PDF show, from counts, consensus and participation only."""
-    b = board_mod.build(content, w.rec_ids, counts)
+    b = board_mod.build_board(content, w.rec_ids, counts)
     sub = b.content
     targets = {r.id: DEFAULT_TARGET for r in sub.recommendations}
     consensus = {q: v for q, v in consensus.items() if q in sub.questions}

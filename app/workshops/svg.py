@@ -7,6 +7,8 @@ content security policy allows no inline style (SVG presentation attributes are 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..display import fmt_level
 from ..reports.charts import svg_escape
 from .board import QuestionStats
@@ -15,6 +17,11 @@ FONT = "font-family=\"'Liberation Sans', Arial, sans-serif\""
 COLUMNS = (("0", "0"), ("1", "1"), ("2", "2"), ("3", "3"), ("4", "4"), ("unknown", "?"), ("na", "n/a"))
 COLOURS = {"0": "#b8433f", "1": "#d9822b", "2": "#c9a227", "3": "#4e9a5a", "4": "#1f4e79", "unknown": "#8d939c",
            "na": "#c3c7cd"}
+
+
+def histograms(questions: Iterable[QuestionStats]) -> dict[str, str]:
+    """Question id -> its histogram, drawn before rendering so templates only place them."""
+    return {q.question.id: histogram(q) for q in questions}
 
 
 def histogram(q: QuestionStats, *, col_w: int = 30, bar_h: int = 40) -> str:
