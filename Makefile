@@ -29,10 +29,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python tools/lockfile.py check
 	$(BIN)/ruff check .
+	$(BIN)/mypy app
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy app
 
 # Re-resolve both lock files from pyproject.toml (newest versions its ranges allow), with hashes.
 lock: | $(BIN)/python
@@ -56,4 +58,4 @@ bench-analytics: $(STAMP)
 	$(BIN)/python bench/analytics.py
 
 clean:
-	rm -rf $(VENV) instance/*.sqlite3 .pytest_cache
+	rm -rf $(VENV) instance/*.sqlite3 .pytest_cache .mypy_cache

@@ -7,10 +7,12 @@ from typing import Any
 
 from flask import Flask, current_app, g, has_app_context
 from flask_babel import get_locale, get_translations
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from .content import Content, Question
 from .display import fmt_level, fmt_pct
+from .reports.charts import level_bar
 from .scoring import VALID_VALUES
 
 
@@ -20,6 +22,18 @@ def fmt_dt(value: datetime | None) -> str:
 
 def fmt_date(value: datetime | None) -> str:
     return "" if value is None else value.strftime("%Y-%m-%d")
+
+
+# An assessment's status as people read it: badges, pickers, the PDF and the Word report all use this one mapping.
+STATUS_LABELS = {"draft": _l("Draft"), "submitted": _l("Submitted"), "reopened": _l("Reopened")}
+# The report's cover spells out that the numbers of an unsubmitted assessment may still change.
+REPORT_STATUS_LABELS = {"draft": _l("Draft (provisional results)"), "submitted": _l("Submitted"),
+                        "reopened": _l("Reopened (provisional results)")}
+
+
+def status_label(status: str, *, report: bool = False) -> str:
+    """The translated label of an assessment status (``report``: the gap report cover's longer wording)."""
+    return str((REPORT_STATUS_LABELS if report else STATUS_LABELS)[status])
 
 
 def _translations() -> Any:
@@ -73,7 +87,8 @@ def _choices_macro() -> Any:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(_=template_gettext, ngettext=template_ngettext, level_choices=level_choices)
-    app.jinja_env.filters.update(level=fmt_level, pct=fmt_pct, dt=fmt_dt, date=fmt_date)
+    app.jinja_env.globals.update(_=template_gettext, ngettext=template_ngettext, level_choices=level_choices,
+                                 level_bar=level_bar)
+    app.jinja_env.filters.update(level=fmt_level, pct=fmt_pct, dt=fmt_dt, date=fmt_date, status_label=status_label)
     app.jinja_env.globals["marking"] = lambda: app.config["HANDLING_MARKING"]
     app.jinja_env.globals["organisation"] = lambda: app.config["ORGANISATION_NAME"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from xml.sax.saxutils import escape
 
+from markupsafe import Markup
+
 from ..content import Content
 from ..display import fmt_level, fmt_pct
 from ..scoring import Scores
@@ -16,8 +18,24 @@ GRID = "#c8ccd2"
 MUTED = "#767676"
 
 
-def _e(text: str) -> str:
+def svg_escape(text: str) -> str:
+    """Text for an SVG element or a double-quoted attribute (the charts are built as strings, not by Jinja)."""
     return escape(text, {'"': "&quot;"})
+
+
+def level_bar(current: float | None, target: int, *, width: int = 200, height: int = 14,
+              css_class: str = "levelbar") -> Markup:
+    """A level (filled) against its target (orange mark) on the 0-4 scale: the gap sections of the report and
+    the workshop board's recommendations."""
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+           f'height="{height}" class="{css_class}" aria-hidden="true"><rect width="{width}" height="{height}" '
+           f'fill="#eef0f3"/>']
+    if current is not None:
+        out.append(f'<rect width="{current / 4 * width:.1f}" height="{height}" fill="{CURRENT}"/>')
+    tx = target / 4 * width
+    out.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="0" y2="{height}" stroke="{TARGET}" stroke-width="3"/>')
+    out.append("</svg>")
+    return Markup("".join(out))  # noqa: S704 - numbers and a class name from the code, nothing typed by users
 
 
 def radar(content: Content, scores: Scores) -> str:
@@ -37,7 +55,7 @@ def radar(content: Content, scores: Scores) -> str:
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
            f'role="img" aria-labelledby="radar-title radar-desc" class="chart radar" {FONT}>',
            '<title id="radar-title">Current and target level per recommendation</title>',
-           '<desc id="radar-desc">' + _e("; ".join(
+           '<desc id="radar-desc">' + svg_escape("; ".join(
                f"{rec.number}: current {fmt_level(by_id[rec.id].current)}, target {by_id[rec.id].target}"
                for rec in recs)) + "</desc>"]
     for level in range(1, 5):
@@ -55,7 +73,8 @@ def radar(content: Content, scores: Scores) -> str:
         lines = _wrap(label, 24)
         top = ly + 4 - (len(lines) - 1) * 7 if abs(ly - cy) < r * 0.9 else (ly + 4 - (len(lines) - 1) * 14 if ly < cy
                                                                            else ly + 4)
-        tspans = "".join(f'<tspan x="{lx:.1f}" y="{top + k * 14:.1f}">{_e(t)}</tspan>' for k, t in enumerate(lines))
+        tspans = "".join(f'<tspan x="{lx:.1f}" y="{top + k * 14:.1f}">{svg_escape(t)}</tspan>'
+                         for k, t in enumerate(lines))
         out.append(f'<text font-size="12" text-anchor="{anchor}" fill="{MUTED if muted else "#222"}">{tspans}</text>')
     targets = [float(by_id[r.id].target) for r in recs]
     currents = [by_id[r.id].current or 0.0 for r in recs]
@@ -110,16 +129,16 @@ def pillar_matrix(content: Content, scores: Scores) -> str:
     for j, p in enumerate(cols):
         x = label_w + cell_w * j + cell_w / 2
         out.append(f'<text x="{x:.0f}" y="18" font-size="12" font-weight="bold" text-anchor="middle" '
-                   f'fill="#222">{_e(p.short)}</text>')
+                   f'fill="#222">{svg_escape(p.short)}</text>')
         out.append(f'<text x="{x:.0f}" y="34" font-size="10" text-anchor="middle" fill="{MUTED}">'
-                   f'exposure {_e(fmt_pct(scores.exposure[p.id]))}</text>')
+                   f'exposure {svg_escape(fmt_pct(scores.exposure[p.id]))}</text>')
     by_id = scores.by_id
     for i, rec in enumerate(content.recommendations):
         y = head_h + cell_h * i
         rs = by_id[rec.id]
         title = f"{rec.number}. {rec.short_title}"
         out.append(f'<text x="4" y="{y + 18}" font-size="12" fill="{"#222" if rs.applicable else MUTED}">'
-                   f"{_e(title)}</text>")
+                   f"{svg_escape(title)}</text>")
         for j, p in enumerate(cols):
             x = label_w + cell_w * j
             wgt = rec.pillars[p.id]
@@ -136,7 +155,7 @@ def pillar_matrix(content: Content, scores: Scores) -> str:
                        f'stroke="#dde0e4"/>')
             wmark = "" if wgt == 0 or not rs.applicable else f" (w{wgt})"
             out.append(f'<text x="{x + cell_w / 2:.0f}" y="{y + 18}" font-size="12" text-anchor="middle" '
-                       f'fill="{colour}">{_e(txt)}{wmark}</text>')
+                       f'fill="{colour}">{svg_escape(txt)}{wmark}</text>')
     ly = h - 12
     out.append(f'<text x="4" y="{ly}" font-size="10" fill="{MUTED}">Cell = gap × pillar weight (w2 primary, '
                "w1 secondary; · = pillar not linked). Darker = larger share of the targeted capability missing."
@@ -156,11 +175,11 @@ def exposure_bars(content: Content, scores: Scores) -> str:
     for i, p in enumerate(content.pillars):
         y = 5 + i * (bar_h + gap)
         val = scores.exposure[p.id]
-        out.append(f'<text x="0" y="{y + 16}" font-size="13" fill="#222">{_e(p.name)}</text>')
+        out.append(f'<text x="0" y="{y + 16}" font-size="13" fill="#222">{svg_escape(p.name)}</text>')
         out.append(f'<rect x="{label_w}" y="{y}" width="{track}" height="{bar_h}" fill="#eef0f3"/>')
         out.append(f'<rect x="{label_w}" y="{y}" width="{track * val / 100:.1f}" height="{bar_h}" '
                    f'fill="{_shade(val, 100) if val else "#eef0f3"}"/>')
         out.append(f'<text x="{label_w + track + 8}" y="{y + 17}" font-size="13" font-weight="bold" '
-                   f'fill="#222">{_e(fmt_pct(val))}</text>')
+                   f'fill="#222">{svg_escape(fmt_pct(val))}</text>')
     out.append("</svg>")
     return "".join(out)

@@ -31,6 +31,7 @@ from ..scoring import PILLARS, Scores, level_of
 from .analytics import ContentFor, Head
 from .services import Dashboard
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -277,6 +278,9 @@ class _Sink:
     def flush(self) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
     def take(self) -> bytes:
         out = bytes(self.buf)
         self.buf.clear()
@@ -286,7 +290,7 @@ class _Sink:
 def zip_stream(entries: Iterable[tuple[str, Callable[[], bytes]]]) -> Iterator[bytes]:
     """Yield a ZIP archive piece by piece: each entry is produced, compressed and sent before the next."""
     sink = _Sink()
-    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as zf:  # type: ignore[arg-type]
+    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, produce in entries:
             zf.writestr(name, produce())
             chunk = sink.take()

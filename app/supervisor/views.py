@@ -1,4 +1,7 @@
-"""Supervisors' pages and downloads: dashboard, trend, comparison, agency report, exports. Views stay thin."""
+"""Supervisors' pages and downloads: dashboard, trend, comparison, agency report and exports. Views stay thin.
+
+One assessment's downloads (PDF, Word, JSON, CSV, Excel) are the report's: reports/views.py.
+"""
 
 from __future__ import annotations
 
@@ -17,15 +20,11 @@ from ..db import db
 from ..models import Assessment, Role, Unit
 from ..reports import context as report_context
 from ..reports.pdf import render_pdf
-from ..reports.views import build_context, cached_or_rendered_pdf, store_pdf
+from ..reports.services import cached_or_rendered_pdf, store_pdf
 from . import analytics, exports, services
 from .charts import trend_charts
-from .docx_report import gap_report_docx
 
 bp = Blueprint("supervisor", __name__)
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _dashboard(sort: str = "unit", order: str = "") -> services.Dashboard:
@@ -132,7 +131,7 @@ def agency_xlsx() -> Response:
     data = _export_data(_agency_heads(d), d.agency)
     body = exports.workbook(db.session, data, d)
     _audit_download("agency", current_user.agency_id, f"xlsx ({len(data.heads)} assessments)")
-    return _attachment(body, XLSX, exports.safe_name("agency", d.agency, ext="xlsx"))
+    return _attachment(body, exports.XLSX, exports.safe_name("agency", d.agency, ext="xlsx"))
 
 
 @bp.route("/agency/reports.zip")
@@ -179,39 +178,3 @@ def _pdf_producer(app: Any, assessment_id: int) -> Callable[[], bytes]:
             return data
 
     return produce
-
-
-# --- Per assessment: members for their own unit, supervisors for their agency ----------------------------------
-
-
-def _one(assessment_id: int) -> tuple[Assessment, exports.ExportData]:
-    a = get_assessment(assessment_id)
-    heads = analytics.heads_by_id(db.session, current_user, [a.id])
-    return a, _export_data(heads, a.unit.agency.name)
-
-
-@bp.route("/assessments/<int:assessment_id>/export.csv")
-@allow(*ASSESSMENT_ROLES)
-def assessment_csv(assessment_id: int) -> Response:
-    a, data = _one(assessment_id)
-    body = "".join(exports.csv_stream(exports.ANSWER_COLUMNS, exports.answer_rows(db.session, data)))
-    _audit_download("assessment", a.id, "csv")
-    return _attachment(body, "text/csv", exports.safe_name("assessment", a.unit.name, a.title, ext="csv"))
-
-
-@bp.route("/assessments/<int:assessment_id>/export.xlsx")
-@allow(*ASSESSMENT_ROLES)
-def assessment_xlsx(assessment_id: int) -> Response:
-    a, data = _one(assessment_id)
-    body = exports.workbook(db.session, data)
-    _audit_download("assessment", a.id, "xlsx")
-    return _attachment(body, XLSX, exports.safe_name("assessment", a.unit.name, a.title, ext="xlsx"))
-
-
-@bp.route("/assessments/<int:assessment_id>/report.docx")
-@allow(*ASSESSMENT_ROLES)
-def assessment_docx(assessment_id: int) -> Response:
-    a = get_assessment(assessment_id)
-    body = gap_report_docx(build_context(a))
-    _audit_download("assessment", a.id, "docx")
-    return _attachment(body, DOCX, exports.safe_name("gap-report", a.unit.name, a.title, ext="docx"))
