@@ -16,12 +16,12 @@ difference rolls the whole copy back, leaving the target as empty as it was.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, inspect, select, text
+from sqlalchemy import Connection, Row, Table, func, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
 from ..config import normalise_database_url
@@ -59,7 +59,7 @@ def _canonical(value: Any) -> str:
     return str(value)
 
 
-def _rows(conn: Connection, table: Table) -> Iterable[Sequence[Any]]:
+def _rows(conn: Connection, table: Table) -> Iterable[Row[Any]]:
     order = list(table.primary_key.columns) or list(table.columns)
     yield from conn.execute(select(table).order_by(*order)).yield_per(BATCH)
 
