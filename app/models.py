@@ -155,6 +155,21 @@ class Assessment(Base):
         return self.status in (Status.DRAFT.value, Status.REOPENED.value)
 
 
+class ResumePoint(Base):
+    """Where one person continues an assessment: the section of their own last save.
+
+    Kept apart from the assessment row on purpose: recording it never touches the assessment's version
+    counter (which guards concurrent saves), and one member's place never moves another's.
+    """
+
+    __tablename__ = "resume_point"
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id", ondelete="CASCADE"), primary_key=True,
+                                               index=True)
+    section: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Target(Base):
     __tablename__ = "assessment_target"
     __table_args__ = (
@@ -230,6 +245,3 @@ class AuditEvent(Base):
     ip: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[str] = mapped_column(String(500), default="")
 
-
-# Feature packages keep their own tables; importing them here registers them on Base.metadata for Alembic.
-from .workshops import models as _workshop_models  # noqa: E402, F401
