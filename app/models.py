@@ -126,6 +126,7 @@ class Assessment(Base):
     content_version: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default=Status.DRAFT.value)
+    # Unused: "continue where you left off" is per person (ResumePoint). Kept to avoid a table rebuild on SQLite.
     last_section: Mapped[int] = mapped_column(Integer, default=1)
     version_id: Mapped[int] = mapped_column(Integer, nullable=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from alembic import context
 
+from app import models as _models  # noqa: F401  (registers the core tables on Base.metadata)
 from app.config import normalise_database_url
 from app.db import Base, make_engine
-from app import models as _models  # noqa: F401  (registers the core tables on Base.metadata)
 from app.workshops import models as _workshop_models  # noqa: F401  (and the workshop tables)
 
 config = context.config

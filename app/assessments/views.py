@@ -76,7 +76,8 @@ def overview(assessment_id: int) -> str:
     values = services.answer_values(services.answers_by_question(db.session, a))
     return render_template("assessments/overview.html", a=a, content=content,
                            progress=services.progress(content, values), signoff_form=SignOffForm(),
-                           reopen_form=ReopenForm())
+                           reopen_form=ReopenForm(),
+                           resume=services.resume_section(db.session, current_user.id, a, content, values))
 
 
 def _fill_from_db(form: Any, rec: Recommendation, answers: dict[str, Answer], target: int) -> None:
@@ -109,10 +110,9 @@ def section(assessment_id: int, number: int) -> Any:
     form = section_form_class(rec)()
     target = services.targets_of(a).get(rec.id, services.DEFAULT_TARGET)
     if request.method == "GET":
+        # Reads only: a page view takes no write lock and leaves the assessment's version alone, so it cannot
+        # fail while colleagues save. Where each person continues is recorded with their own saves.
         _fill_from_db(form, rec, services.answers_by_question(db.session, a), target)
-        if a.is_editable and a.last_section != number:
-            a.last_section = number  # resume later exactly where the unit was
-            db.session.commit()
         return render_template("assessments/section.html", form=form, **section_context(a, content, rec))
     if not a.is_editable:
         fail(409, _("This assessment has been submitted and is read-only. Nothing was changed."))
@@ -128,10 +128,13 @@ def section(assessment_id: int, number: int) -> Any:
         comments={q.id: form[f"c_{q.id}"].data or "" for q in rec.questions},
         evidence={q.id: form[f"e_{q.id}"].data or "" for q in rec.questions},
         revs={q.id: form[f"rev_{q.id}"].data for q in rec.questions},
-        target=form.target.data, target_orig=form.target_orig.data, section=number,
+        target=form.target.data, target_orig=form.target_orig.data,
     )
+    action = request.form.get("action", "save")
     try:
         changed = services.save_section(db.session, a, rec, data, current_user)
+        services.record_resume_point(db.session, current_user.id, a.id,
+                                     _section_after(action, number, len(content.recommendations)))
         db.session.commit()
     except services.ConflictError as exc:
         db.session.rollback()
@@ -146,13 +149,32 @@ def section(assessment_id: int, number: int) -> Any:
                     "again; your input is still in your browser's back page."))
     flash(_("Saved %(n)d change(s) to recommendation %(num)d.", n=changed, num=rec.number) if changed
           else _("No changes to save in recommendation %(num)d.", num=rec.number), "success")
-    action = request.form.get("action", "save")
     if action == "next" and number < len(content.recommendations):
         return redirect(url_for("assessments.section", assessment_id=a.id, number=number + 1))
     if action == "prev" and number > 1:
         return redirect(url_for("assessments.section", assessment_id=a.id, number=number - 1))
     if action == "review" or (action == "next" and number == len(content.recommendations)):
         return redirect(url_for("assessments.review", assessment_id=a.id))
+    return redirect(url_for("assessments.section", assessment_id=a.id, number=number))
+
+
+def _section_after(action: str, number: int, total: int) -> int:
+    """The section a save leads to (Save and next / previous), which is where this person continues later."""
+    if action == "next" and number < total:
+        return number + 1
+    if action == "prev" and number > 1:
+        return number - 1
+    return number
+
+
+@bp.route("/<int:assessment_id>/continue")
+@allow(*ASSESSMENT_ROLES)
+def resume(assessment_id: int) -> Response:
+    """"Continue": the section of the current user's own last save, else the first one with open questions."""
+    a = get_assessment(assessment_id)
+    content = content_of(a)
+    values = services.answer_values(services.answers_by_question(db.session, a))
+    number = services.resume_section(db.session, current_user.id, a, content, values)
     return redirect(url_for("assessments.section", assessment_id=a.id, number=number))
 
 
@@ -201,7 +223,9 @@ def _supervisor_action(assessment_id: int, form_class: type, action: Any, done: 
         forms = {"signoff_form": SignOffForm(), "reopen_form": ReopenForm()}
         forms["signoff_form" if form_class is SignOffForm else "reopen_form"] = form
         return render_template("assessments/overview.html", a=a, content=content,
-                               progress=services.progress(content, values), **forms), 422
+                               progress=services.progress(content, values),
+                               resume=services.resume_section(db.session, current_user.id, a, content, values),
+                               **forms), 422
     try:
         action(a, form)
         db.session.commit()
