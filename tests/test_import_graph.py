@@ -112,3 +112,14 @@ def test_only_views_import_views():
     offenders = sorted(f"{m} imports {t}" for m, targets in import_graph().items() for t in targets
                        if is_view(t) and not is_view(m) and m != COMPOSITION_ROOT)
     assert offenders == []
+
+
+INFRASTRUCTURE = ("app.security", "app.errors", "app.auth", "app.db", "app.extensions", "app.access", "app.audit",
+                  "app.templating", "app.models", "app.config", "app.passwords", "app.password_policy")
+
+
+def test_infrastructure_knows_no_questionnaire():
+    """Keeping typed answers after an expiry is the assessments package's business, registered on its blueprint."""
+    graph = import_graph()
+    offenders = sorted(f"{m} imports {t}" for m in INFRASTRUCTURE for t in graph[m] if t.startswith("app.assessments"))
+    assert offenders == []
