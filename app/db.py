@@ -133,7 +133,7 @@ class Database:
         finally:
             _write_intent.reset(token)
 
-    def best_effort(self, work: Callable[[Session], None], what: str) -> bool:
+    def best_effort(self, work: Callable[[Session], object], what: str) -> bool:
         """Run ``work`` in a short write transaction of its own that can never fail the request; True if stored.
 
         For the writes a page view makes on the side (an audit row for a download, a PDF kept in the cache, a
