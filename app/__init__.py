@@ -8,7 +8,12 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import models as _models  # noqa: F401
 from .config import load_config
+from .workshops import models as _workshop_models  # noqa: F401
+
+# The two imports above put every table on Base.metadata whenever the package is imported (create_app, Alembic,
+# the schema test): feature packages keep their own models, and app.models does not import them back.
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

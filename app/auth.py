@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
@@ -10,6 +12,8 @@ from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
@@ -22,6 +26,13 @@ from .models import Role, User, utcnow
 from .passwords import hash_password, needs_rehash, verify_password
 
 bp = Blueprint("auth", __name__)
+
+# Logging in again from a page whose session ended: the page's unsaved input travels in the login form's hidden
+# fields under this prefix, with the page's path in "resume_path". A feature registers, for its endpoint, what
+# to show after the login (register_relogin_resume); this module knows no feature.
+RESUME_PREFIX = "resume-"
+_RESUMERS = "relogin_resumers"
+Resumer = Callable[[dict[str, Any], MultiDict[str, str]], Any]
 
 
 class LoginForm(FlaskForm):
@@ -121,32 +132,36 @@ def login() -> Response | str | tuple[str, int]:
             return redirect(_safe_next(request.args.get("next")))
         flash(_("E-mail or password is not correct, or the account is deactivated."), "error")
         if request.form.get("resume_path"):  # keep the unsaved answers through a mistyped password
-            kept = [(k, v) for k, v in request.form.items(multi=True) if k.startswith("resume-")]
-            return render_template("auth/relogin.html", form=form, kept=kept,
-                                   resume_path=request.form["resume_path"]), 401
+            kept = [(k, v) for k, v in request.form.items(multi=True) if k.startswith(RESUME_PREFIX)]
+            return relogin_page(kept, request.form["resume_path"], form)
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)
 
 
-def _resume_questionnaire() -> str | None:
-    """After a re-login from an expired questionnaire page, show that page again with the typed answers."""
-    from werkzeug.datastructures import MultiDict
-    from werkzeug.exceptions import HTTPException
+def relogin_page(kept: list[tuple[str, str]], resume_path: str, form: LoginForm | None = None) -> tuple[str, int]:
+    """The "log in again" page (401) carrying ``kept`` (names already prefixed) back to ``resume_path``."""
+    return render_template("auth/relogin.html", form=form or LoginForm(formdata=None), kept=kept,
+                           resume_path=resume_path), 401
 
-    from .assessments.views import RESUME_PREFIX, render_section_with_input
 
+def register_relogin_resume(app: Flask, endpoint: str, resume: Resumer) -> None:
+    """After a re-login whose ``resume_path`` routes to ``endpoint``, answer with ``resume(view_args, kept)``."""
+    app.extensions.setdefault(_RESUMERS, {})[endpoint] = resume
+
+
+def _resume_questionnaire() -> Any:
+    """After a re-login from an expired page, show that page again with the typed input (if its feature asks)."""
     path = request.form.get("resume_path", "")
-    kept = MultiDict([(k[len(RESUME_PREFIX):], v) for k, v in request.form.items(multi=True)
-                      if k.startswith(RESUME_PREFIX)])
     if not path:
         return None
+    kept = MultiDict([(k[len(RESUME_PREFIX):], v) for k, v in request.form.items(multi=True)
+                      if k.startswith(RESUME_PREFIX)])
     try:
         endpoint, args = current_app.url_map.bind("").match(path, method="POST")
     except HTTPException:
         return None
-    if endpoint != "assessments.section":
-        return None
-    return render_section_with_input(int(args["assessment_id"]), int(args["number"]), kept, notice="relogin")
+    resume = current_app.extensions.get(_RESUMERS, {}).get(endpoint)
+    return resume(args, kept) if resume is not None else None
 
 
 @bp.route("/session/ping")

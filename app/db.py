@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextvars
 import os
+import sqlite3
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING = {
@@ -28,6 +30,9 @@ NAMING = {
 # instead of failing with "database is locked" when a read transaction tries to upgrade.
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
 
+BUSY_TIMEOUT_MS = 5000  # how long a SQLite writer waits for the write lock
+SIDE_WRITE_WAIT_MS = 2000  # how long an optional write made by a page view waits for a lock (best_effort)
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
@@ -36,14 +41,15 @@ class Base(DeclarativeBase):
 def make_engine(url: str, echo: bool = False) -> Engine:
     """Create an engine; on SQLite, drive transactions ourselves so that writers begin IMMEDIATE."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 5, "check_same_thread": False})
+        engine = create_engine(url, echo=echo, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000,
+                                                             "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
             dbapi_conn.isolation_level = None  # let the "begin" hook below emit BEGIN
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=5000")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
@@ -151,6 +157,40 @@ class Database:
             raise
         finally:
             _write_intent.reset(token)
+
+    def best_effort(self, work: Callable[[Session], object], what: str) -> bool:
+        """Run ``work`` in a short write transaction of its own that can never fail the request; True if stored.
+
+        For the writes a page view makes on the side (an audit row for a download, a PDF kept in the cache, a
+        retention purge): on its own connection and session, so the request's session and its objects are
+        untouched, and only this connection begins IMMEDIATE on SQLite (the request's reads never take the write
+        lock, and a lazy load in the request's session cannot queue behind this transaction). Any database error
+        (locked, unreachable, deadlock) rolls the work back and is logged with ``what``; the read carries on.
+        """
+        try:
+            with self.engine.connect() as conn:
+                sqlite = conn.dialect.name == "sqlite"
+                if sqlite:  # wait for the write lock less long than a save would: this write is optional
+                    conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={SIDE_WRITE_WAIT_MS}")  # type: ignore[union-attr]
+                try:
+                    token = _write_intent.set(True)
+                    try:
+                        conn.begin()  # the begin hook runs now: BEGIN IMMEDIATE on SQLite, for this connection only
+                    finally:
+                        _write_intent.reset(token)
+                    if not sqlite:  # PostgreSQL waits for a row or table lock forever unless told otherwise
+                        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {SIDE_WRITE_WAIT_MS}")
+                    with Session(bind=conn, expire_on_commit=False) as session:
+                        work(session)
+                        session.flush()
+                    conn.commit()
+                finally:
+                    if sqlite and conn.connection.dbapi_connection is not None:
+                        conn.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            return True
+        except (SQLAlchemyError, sqlite3.Error):  # the latter from the raw PRAGMA statements
+            current_app.logger.error("not stored (the page was served anyway): %s", what, exc_info=True)
+            return False
 
 
 db = Database()

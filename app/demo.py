@@ -63,8 +63,6 @@ def _fill(session: Session, content: Content, unit: Unit, user: User, title: str
                                updated_at=a.created_at + timedelta(days=7)))  # answered before it was submitted
     for t in a.targets:
         t.target = (targets or {}).get(t.recommendation_id, 3)
-    if upto is not None:
-        a.last_section = upto + 1
     session.flush()
     if submitted_at is not None:
         services.submit(session, a, user, content)

@@ -128,6 +128,7 @@ class Assessment(Base):
     content_version: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default=Status.DRAFT.value)
+    # Unused: "continue where you left off" is per person (ResumePoint). Kept to avoid a table rebuild on SQLite.
     last_section: Mapped[int] = mapped_column(Integer, default=1)
     version_id: Mapped[int] = mapped_column(Integer, nullable=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -155,6 +156,21 @@ class Assessment(Base):
     @property
     def is_editable(self) -> bool:
         return self.status in (Status.DRAFT.value, Status.REOPENED.value)
+
+
+class ResumePoint(Base):
+    """Where one person continues an assessment: the section of their own last save.
+
+    Kept apart from the assessment row on purpose: recording it never touches the assessment's version
+    counter (which guards concurrent saves), and one member's place never moves another's.
+    """
+
+    __tablename__ = "resume_point"
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id", ondelete="CASCADE"), primary_key=True,
+                                               index=True)
+    section: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Target(Base):
@@ -232,6 +248,3 @@ class AuditEvent(Base):
     ip: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[str] = mapped_column(String(500), default="")
 
-
-# Feature packages keep their own tables; importing them here registers them on Base.metadata for Alembic.
-from .workshops import models as _workshop_models  # noqa: E402, F401

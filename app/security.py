@@ -43,14 +43,9 @@ def _enforce_access() -> Response | None:
         _refuse_nul()
         return None
     if not current_user.is_authenticated:
-        from .assessments.views import relogin_keeping_answers
-
-        kept = relogin_keeping_answers()
-        if kept is not None:
-            return kept  # type: ignore[return-value]
         if request.method in SAFE_METHODS:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        abort(401)
+        abort(401)  # a blueprint may answer it with more (the questionnaire keeps the typed answers)
     if current_user.role not in rule:
         abort(403)
     _refuse_nul()

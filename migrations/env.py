@@ -7,9 +7,10 @@ from pathlib import Path
 
 from alembic import context
 
+from app import models as _models  # noqa: F401  (registers the core tables on Base.metadata)
 from app.config import normalise_database_url
 from app.db import Base, make_engine
-from app.models import Agency  # noqa: F401  (registers every model on Base.metadata)
+from app.workshops import models as _workshop_models  # noqa: F401  (and the workshop tables)
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or os.environ.get("DATABASE_URL") or (

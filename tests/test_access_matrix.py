@@ -63,6 +63,7 @@ ROUTES: list[Route] = [
           {"title": ""}),
     Route("assessments.overview", "GET", "/assessments/{id}", "assessment", UNIT_ROLES),
     Route("assessments.section", "GET", "/assessments/{id}/section/1", "assessment", UNIT_ROLES),
+    Route("assessments.resume", "GET", "/assessments/{id}/continue", "assessment", UNIT_ROLES),
     Route("assessments.section", "POST", "/assessments/{id}/section/1", "assessment", UNIT_ROLES,
           {"target": "99"}),
     Route("assessments.review", "GET", "/assessments/{id}/review", "assessment", UNIT_ROLES),

@@ -29,7 +29,7 @@ def test_demo_loads_once_and_its_logins_work(app):
         b = Browser(app.test_client())
         b.get("/login")
         assert b.post("/login", {"email": email, "password": password}).status_code == 302, role
-    assert client.get("/healthz").json == {"status": "ok"}
+    assert client.get("/healthz").json == {"status": "ok", "database": "ok"}
 
 
 def test_demo_submitted_assessment_has_gaps(app):

@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import url_for
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -118,3 +119,8 @@ def change_password(session: Session, user: User, password: str) -> None:
     _expire_unused(session, user.id, now)
     audit.record(session, "password_changed", "user", user.id, user=user, agency_id=user.agency_id)
     session.flush()
+
+
+def link_url(token: str) -> str:
+    """The absolute set-password URL, as the person will open it (the web area's host; the CLI's --base-url)."""
+    return url_for("account.set_password", token=token, _external=True)

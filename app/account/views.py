@@ -92,8 +92,3 @@ def change_password() -> Response | tuple[str, int] | str:
             return redirect(url_for("main.index"))
     body = render_template("account/change_password.html", form=form, policy=password_policy.description())
     return (body, 422) if request.method == "POST" else body
-
-
-def link_url(token: str) -> str:
-    """The absolute set-password URL, as the person will open it (the web area's host; the CLI's --base-url)."""
-    return url_for("account.set_password", token=token, _external=True)

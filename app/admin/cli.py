@@ -71,7 +71,7 @@ def _base_url(option: str | None) -> str:
 
 
 def _print_link(user: User, link: IssuedLink, base_url: str) -> None:
-    from ..account.views import link_url
+    from ..account.services import link_url
 
     with current_app.test_request_context("/", base_url=base_url):
         url = link_url(link.token)

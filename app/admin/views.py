@@ -22,8 +22,7 @@ from ..access import (
     scope_managed_units,
     scope_users,
 )
-from ..account.services import IssuedLink
-from ..account.views import link_url
+from ..account.services import IssuedLink, link_url
 from ..db import db
 from ..errors import fail
 from ..models import Agency, PasswordToken, Role, Unit, User, utcnow

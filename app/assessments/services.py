@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .. import audit
 from ..content import Content, Question, Recommendation
-from ..models import Answer, Assessment, Status, Target, Unit, User, utcnow
+from ..models import Answer, Assessment, ResumePoint, Status, Target, Unit, User, utcnow
 from ..scoring import DEFAULT_TARGET, Scores, score
 
 
@@ -47,7 +49,6 @@ class SectionInput:
     revs: dict[str, int | None]
     target: int = DEFAULT_TARGET
     target_orig: int | None = None
-    section: int = 1
 
 
 @dataclass
@@ -66,7 +67,7 @@ class Progress:
 def create_assessment(session: Session, unit: Unit, title: str, user: User, content: Content) -> Assessment:
     """Start a draft against the current content version, with the default target for every recommendation."""
     a = Assessment(unit_id=unit.id, title=title, content_version=content.version, status=Status.DRAFT.value,
-                   created_by_id=user.id, updated_by_id=user.id, last_section=1)
+                   created_by_id=user.id, updated_by_id=user.id)
     a.targets = [Target(recommendation_id=r.id, target=DEFAULT_TARGET) for r in content.recommendations]
     session.add(a)
     session.flush()
@@ -163,10 +164,34 @@ def save_section(
     elif target_row.target != data.target:
         target_row.target = data.target
     # Touching the assessment bumps its version_id: concurrent saves serialise on that row.
-    assessment.last_section = data.section
     assessment.updated_at, assessment.updated_by_id = now, user.id
     session.flush()
     return len(changes)
+
+
+def record_resume_point(session: Session, user_id: int, assessment_id: int, section: int) -> None:
+    """Remember where this person continues the assessment (called with their save, never on a page view).
+
+    One upsert on its own table: it never touches the assessment row, so it neither bumps the version counter
+    that guards concurrent saves nor moves where a colleague continues.
+    """
+    values = {"user_id": user_id, "assessment_id": assessment_id, "section": section, "updated_at": utcnow()}
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(ResumePoint).values(**values)
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=[ResumePoint.user_id, ResumePoint.assessment_id],
+        set_={k: stmt.excluded[k] for k in ("section", "updated_at")}))
+
+
+def resume_section(session: Session, user_id: int, assessment: Assessment, content: Content,
+                   values: dict[str, str]) -> int:
+    """The section where ``user_id`` continues: their own last save's, else the first with unanswered questions."""
+    saved = session.scalar(select(ResumePoint.section).where(ResumePoint.user_id == user_id,
+                                                             ResumePoint.assessment_id == assessment.id))
+    if saved is not None and saved in content.recommendation_by_number:
+        return saved
+    missing = missing_questions(content, values)
+    return missing[0][0].number if missing else 1
 
 
 def submit(session: Session, assessment: Assessment, user: User, content: Content) -> bool:

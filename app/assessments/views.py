@@ -9,32 +9,21 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from ..access import ASSESSMENT_ROLES, allow, get_assessment, scope_assessments, scope_units
-from ..content import Content, Recommendation
+from ..content import Recommendation
 from ..content.current import current as current_content
-from ..content.current import for_version
 from ..db import db
 from ..errors import fail
 from ..models import Answer, Assessment, Role, Unit
-from . import services
+from . import recovery, services
 from .forms import NewAssessmentForm, ReopenForm, SignOffForm, SubmitForm, field_names, section_form_class
+from .section_page import content_of, recommendation, section_context
 
 bp = Blueprint("assessments", __name__, url_prefix="/assessments")
-
-
-def _content(a: Assessment) -> Content:
-    return for_version(a.content_version)
-
-
-def _rec(content: Content, number: int) -> Recommendation:
-    rec = content.recommendation_by_number.get(number)
-    if rec is None:
-        abort(404)
-    return rec
+recovery.init_blueprint(bp)  # typed answers survive an expired token or session, or the database being away
 
 
 @bp.route("/")
@@ -49,7 +38,7 @@ def index() -> str:
             .group_by(Answer.assessment_id)
         ).all()
     )
-    totals = {a.id: len(_content(a).questions) for a in assessments}
+    totals = {a.id: len(content_of(a).questions) for a in assessments}
     form = _new_form()
     return render_template("assessments/index.html", assessments=assessments, counts=counts, totals=totals,
                            form=form)
@@ -83,18 +72,12 @@ def create() -> Response | tuple[str, int]:
 @allow(*ASSESSMENT_ROLES)
 def overview(assessment_id: int) -> str:
     a = get_assessment(assessment_id)
-    content = _content(a)
+    content = content_of(a)
     values = services.answer_values(services.answers_by_question(db.session, a))
     return render_template("assessments/overview.html", a=a, content=content,
                            progress=services.progress(content, values), signoff_form=SignOffForm(),
-                           reopen_form=ReopenForm())
-
-
-def _section_context(a: Assessment, content: Content, rec: Recommendation, **extra: Any) -> dict[str, Any]:
-    answers = services.answers_by_question(db.session, a)
-    values = services.answer_values(answers)
-    return dict(a=a, content=content, rec=rec, answers=answers,
-                progress=services.progress(content, values), **extra)
+                           reopen_form=ReopenForm(),
+                           resume=services.resume_section(db.session, current_user.id, a, content, values))
 
 
 def _fill_from_db(form: Any, rec: Recommendation, answers: dict[str, Answer], target: int) -> None:
@@ -122,16 +105,15 @@ def _refresh_revs(form: Any, rec: Recommendation, answers: dict[str, Answer], ta
 @allow(*ASSESSMENT_ROLES)
 def section(assessment_id: int, number: int) -> Any:
     a = get_assessment(assessment_id, for_update=request.method == "POST")
-    content = _content(a)
-    rec = _rec(content, number)
+    content = content_of(a)
+    rec = recommendation(content, number)
     form = section_form_class(rec)()
     target = services.targets_of(a).get(rec.id, services.DEFAULT_TARGET)
     if request.method == "GET":
+        # Reads only: a page view takes no write lock and leaves the assessment's version alone, so it cannot
+        # fail while colleagues save. Where each person continues is recorded with their own saves.
         _fill_from_db(form, rec, services.answers_by_question(db.session, a), target)
-        if a.is_editable and a.last_section != number:
-            a.last_section = number  # resume later exactly where the unit was
-            db.session.commit()
-        return render_template("assessments/section.html", form=form, **_section_context(a, content, rec))
+        return render_template("assessments/section.html", form=form, **section_context(a, content, rec))
     if not a.is_editable:
         fail(409, _("This assessment has been submitted and is read-only. Nothing was changed."))
     unknown = sorted(k for k in request.form if k not in field_names(rec))
@@ -140,16 +122,19 @@ def section(assessment_id: int, number: int) -> Any:
                     names=", ".join(unknown[:5])))
     if not form.validate_on_submit():
         return render_template("assessments/section.html", form=form, invalid=True,
-                               **_section_context(a, content, rec)), 422
+                               **section_context(a, content, rec)), 422
     data = services.SectionInput(
         values={q.id: form[f"q_{q.id}"].data or None for q in rec.questions},
         comments={q.id: form[f"c_{q.id}"].data or "" for q in rec.questions},
         evidence={q.id: form[f"e_{q.id}"].data or "" for q in rec.questions},
         revs={q.id: form[f"rev_{q.id}"].data for q in rec.questions},
-        target=form.target.data, target_orig=form.target_orig.data, section=number,
+        target=form.target.data, target_orig=form.target_orig.data,
     )
+    action = request.form.get("action", "save")
     try:
         changed = services.save_section(db.session, a, rec, data, current_user)
+        services.record_resume_point(db.session, current_user.id, a.id,
+                                     _section_after(action, number, len(content.recommendations)))
         db.session.commit()
     except services.ConflictError as exc:
         db.session.rollback()
@@ -157,14 +142,13 @@ def section(assessment_id: int, number: int) -> Any:
         answers = services.answers_by_question(db.session, a)
         _refresh_revs(form, rec, answers, services.targets_of(a).get(rec.id, services.DEFAULT_TARGET))
         return render_template("assessments/section.html", form=form, conflict=exc,
-                               **_section_context(a, content, rec)), 409
+                               **section_context(a, content, rec)), 409
     except StaleDataError:
         db.session.rollback()
         fail(409, _("Someone saved this assessment at the same moment. Go back, reload the page and save "
                     "again; your input is still in your browser's back page."))
     flash(_("Saved %(n)d change(s) to recommendation %(num)d.", n=changed, num=rec.number) if changed
           else _("No changes to save in recommendation %(num)d.", num=rec.number), "success")
-    action = request.form.get("action", "save")
     if action == "next" and number < len(content.recommendations):
         return redirect(url_for("assessments.section", assessment_id=a.id, number=number + 1))
     if action == "prev" and number > 1:
@@ -174,52 +158,31 @@ def section(assessment_id: int, number: int) -> Any:
     return redirect(url_for("assessments.section", assessment_id=a.id, number=number))
 
 
-RESUME_PREFIX = "resume-"
+def _section_after(action: str, number: int, total: int) -> int:
+    """The section a save leads to (Save and next / previous), which is where this person continues later."""
+    if action == "next" and number < total:
+        return number + 1
+    if action == "prev" and number > 1:
+        return number - 1
+    return number
 
 
-def recover_after_csrf_error() -> tuple[str, int] | None:
-    """An expired CSRF token on a questionnaire page: show the typed answers again with a fresh token."""
-    if request.endpoint != "assessments.section":
-        return None
-    if not current_user.is_authenticated:
-        return relogin_keeping_answers()
-    view_args = request.view_args or {}
-    return render_section_with_input(int(view_args["assessment_id"]), int(view_args["number"]), request.form,
-                                     notice="expired"), 400
-
-
-def relogin_keeping_answers() -> tuple[str, int] | None:
-    """The session ended while a questionnaire page was open: ask to log in again, keeping what was typed.
-
-    The answers travel in the login form's hidden fields (never in the session cookie) and come back on the
-    section page after login, unsaved, so the user checks them and presses Save.
-    """
-    if request.endpoint != "assessments.section" or request.method != "POST":
-        return None
-    kept = [(RESUME_PREFIX + k, v) for k, values in request.form.lists() if k != "csrf_token" for v in values]
-    from ..auth import LoginForm
-
-    return render_template("auth/relogin.html", form=LoginForm(formdata=None), kept=kept,
-                           resume_path=request.path), 401
-
-
-def render_section_with_input(assessment_id: int, number: int, formdata: Any, notice: str) -> str:
-    """The section page filled with input that was typed but not saved (expired token or session)."""
+@bp.route("/<int:assessment_id>/continue")
+@allow(*ASSESSMENT_ROLES)
+def resume(assessment_id: int) -> Response:
+    """"Continue": the section of the current user's own last save, else the first one with open questions."""
     a = get_assessment(assessment_id)
-    content = _content(a)
-    rec = _rec(content, number)
-    allowed = field_names(rec)
-    data = MultiDict([(k, v) for k, v in formdata.items(multi=True) if k in allowed and k != "csrf_token"])
-    form = section_form_class(rec)(formdata=data)
-    form.validate()  # shows field errors; the CSRF error is not displayed and the page carries a fresh token
-    return render_template("assessments/section.html", form=form, notice=notice, **_section_context(a, content, rec))
+    content = content_of(a)
+    values = services.answer_values(services.answers_by_question(db.session, a))
+    number = services.resume_section(db.session, current_user.id, a, content, values)
+    return redirect(url_for("assessments.section", assessment_id=a.id, number=number))
 
 
 @bp.route("/<int:assessment_id>/review")
 @allow(*ASSESSMENT_ROLES)
 def review(assessment_id: int) -> str:
     a = get_assessment(assessment_id)
-    content = _content(a)
+    content = content_of(a)
     values = services.answer_values(services.answers_by_question(db.session, a))
     return render_template("assessments/review.html", a=a, content=content, form=SubmitForm(),
                            missing=services.missing_questions(content, values),
@@ -230,7 +193,7 @@ def review(assessment_id: int) -> str:
 @allow(*ASSESSMENT_ROLES)
 def submit(assessment_id: int) -> Response | tuple[str, int]:
     a = get_assessment(assessment_id, for_update=True)
-    content = _content(a)
+    content = content_of(a)
     form = SubmitForm()
     if not form.validate_on_submit():
         abort(400)
@@ -255,12 +218,14 @@ def _supervisor_action(assessment_id: int, form_class: type, action: Any, done: 
     a = get_assessment(assessment_id, for_update=True)
     form = form_class()
     if not form.validate_on_submit():
-        content = _content(a)
+        content = content_of(a)
         values = services.answer_values(services.answers_by_question(db.session, a))
         forms = {"signoff_form": SignOffForm(), "reopen_form": ReopenForm()}
         forms["signoff_form" if form_class is SignOffForm else "reopen_form"] = form
         return render_template("assessments/overview.html", a=a, content=content,
-                               progress=services.progress(content, values), **forms), 422
+                               progress=services.progress(content, values),
+                               resume=services.resume_section(db.session, current_user.id, a, content, values),
+                               **forms), 422
     try:
         action(a, form)
         db.session.commit()

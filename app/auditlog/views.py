@@ -70,7 +70,6 @@ def index() -> tuple[str, int] | str:
 @bp.route("/export.csv")
 @allow(Role.ADMIN, Role.SUPERVISOR)
 def export_csv() -> Response:
-    db.mark_write_intent()
     stmt, _args, _errors = _filtered()
     buf = io.StringIO()
     writer = csv.writer(buf)
@@ -78,8 +77,8 @@ def export_csv() -> Response:
     for e in db.session.scalars(stmt.order_by(AuditEvent.at, AuditEvent.id)):
         row = [e.at.isoformat(), e.actor, e.action, e.object_type, e.object_id, e.ip, e.detail]
         writer.writerow([_neutralise(str(v)) for v in row])
-    audit.record(db.session, "audit_exported", "audit", "", detail="csv")
-    db.session.commit()
+    # Read first without the write lock; the export's own audit row is written after, best-effort.
+    audit.record_download("audit_exported", "audit", "", agency_id=None, detail="csv")
     return Response(buf.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'})
 

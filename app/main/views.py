@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import text
 from werkzeug.wrappers import Response
@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from ..access import allow, public
 from ..content.current import current as current_content
 from ..db import db
+from ..errors import DATABASE_AWAY, RETRY_AFTER_SECONDS, end_failed_transaction
 from ..models import Role
 
 bp = Blueprint("main", __name__)
@@ -27,9 +28,16 @@ def index() -> Response | str:
 
 @bp.route("/healthz")
 @public
-def health() -> Response:
-    db.session.execute(text("SELECT 1"))
-    return jsonify(status="ok")
+def health() -> Response | tuple[Response, int, dict[str, str]]:
+    """For load balancers and monitoring: 200 when the database answers, else 503 saying which part is down."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except DATABASE_AWAY as exc:
+        current_app.logger.warning("health check: database unreachable: %s", type(exc).__name__)
+        end_failed_transaction()
+        return (jsonify(status="unavailable", database="unreachable"), 503,
+                {"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return jsonify(status="ok", database="ok")
 
 
 @bp.route("/about")

@@ -172,9 +172,9 @@ def _pdf_producer(app: Any, assessment_id: int) -> Callable[[], bytes]:
             data, fresh = cached_or_rendered_pdf(a)
             version = a.version_id
             db.session.rollback()  # end the read before taking SQLite's write lock
-            if fresh:
-                with db.writing() as session:
-                    store_pdf(session, assessment_id, version, data)
+            if fresh:  # keeping the PDF is an optimisation: a busy database must not break the download
+                db.best_effort(lambda session: store_pdf(session, assessment_id, version, data),
+                               f"report cache of assessment {assessment_id}")
             return data
 
     return produce

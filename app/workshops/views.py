@@ -75,10 +75,10 @@ def _join_failed(resp: WResponse) -> bool:
 
 
 def _join_breach(limit: object) -> None:
-    db.session.rollback()
-    db.mark_write_intent()
-    audit.record(db.session, "workshop_join_rate_limited", "workshop", "", detail=str(getattr(limit, "limit", "")))
-    db.session.commit()
+    """Record the refusal best-effort: the link is opened with a GET, and the 429 page must come whatever happens."""
+    detail = str(getattr(limit, "limit", ""))
+    db.best_effort(lambda session: audit.record(session, "workshop_join_rate_limited", "workshop", "", detail=detail),
+                   f"audit event workshop_join_rate_limited ({detail})")
 
 
 join_limit = limiter.shared_limit(lambda: current_app.config["WORKSHOP_JOIN_LIMIT"], scope="workshop-join",
@@ -312,16 +312,22 @@ def create() -> Any:
 
 def _fresh(workshop_id: int) -> Workshop:
     """The trainer's workshop, after deleting participant-level answers if the retention period is over
-    (purge on access, in addition to the cron command)."""
+    (purge on access, in addition to the cron command).
+
+    The pages that call this are reads: the purge runs best-effort in a short transaction of its own, so a busy
+    or locked database delays it to the next visit (or the cron command) instead of failing the page.
+    """
     w = get_workshop(workshop_id)
     days = current_app.config["WORKSHOP_RETENTION_DAYS"]
     if services.purge_due(w, utcnow(), days):
-        db.session.rollback()
-        db.mark_write_intent()
-        w = get_workshop(workshop_id, for_update=True)
-        if services.purge_due(w, utcnow(), days):
-            services.purge_workshop(db.session, w, _content(w))
-            db.session.commit()
+        def purge(session: Any) -> None:
+            locked = session.scalars(select(Workshop).where(Workshop.id == workshop_id).with_for_update()).first()
+            if locked is not None and services.purge_due(locked, utcnow(), days):
+                services.purge_workshop(session, locked, _content(locked))
+
+        if db.best_effort(purge, f"retention purge of workshop {workshop_id}"):
+            db.session.rollback()  # read again, after the purge (SQLite keeps the snapshot of the open read)
+            w = get_workshop(workshop_id)
     return w
 
 
