@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from .db import db
+from .requestlog import current_request_id
 
 _CODES = default_exceptions
 
@@ -38,7 +39,9 @@ def fail(code: int, message: str) -> NoReturn:
 
 def render_error(code: int, detail: str | None = None) -> tuple[str, int]:
     title, text = MESSAGES.get(code, MESSAGES[500])
-    return render_template("error.html", code=code, title=title(), text=detail or text()), code
+    # On a server error the page shows the request id, which finds the log line and the traceback.
+    reference = current_request_id() if code >= 500 else None
+    return render_template("error.html", code=code, title=title(), text=detail or text(), reference=reference), code
 
 
 def init_app(app: Flask) -> None:
@@ -64,5 +67,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
         db.session.rollback()
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        # The URL rule, not the path: a path can carry a set-password token or a join code.
+        rule = request.url_rule.rule if request.url_rule is not None else None
+        app.logger.exception("unhandled error on %s %s (request %s)", request.method, rule, current_request_id())
         return render_error(500)
