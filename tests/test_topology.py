@@ -513,9 +513,41 @@ def test_backup_while_serving_restores_to_the_same_data(topology: Topology, tmp_
         assert live["answer"][0] > 100
         # The login above was audited before the backup; nothing wrote since, so every table is identical.
         assert copy == live
+        # And what the service makes of them: the JSON export of every assessment, as downloaded.
+        before, after = exports(topology.pg_url), exports(restored)
+        assert len(before) == live["assessment"][0] and before
+        assert after == before
     finally:
         with psycopg.connect(PG_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def exports(url: str) -> dict[int, str]:
+    """The JSON export (GET /assessments/<id>/export.json) of every assessment in the database at ``url``, made
+    the way that view makes it, at one fixed time so that two databases' exports compare equal when their
+    data is."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from app import create_app
+    from app.content.current import for_version
+    from app.db import db
+    from app.models import Assessment
+    from app.reports import context as report_context
+    from app.reports.export import to_json
+
+    app = create_app({"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secrets.token_hex(32),
+                      "RATELIMIT_STORAGE_URI": "memory://"})
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    try:
+        with app.app_context():
+            return {a.id: json.dumps(to_json(report_context.build(
+                db.session, a, for_version(a.content_version), marking=app.config["HANDLING_MARKING"],
+                organisation=app.config["ORGANISATION_NAME"], content_for=for_version, now=at)),
+                ensure_ascii=False, indent=2) for a in db.session.scalars(select(Assessment).order_by(Assessment.id))}
+    finally:
+        app.extensions["db_engine"].dispose()
 
 
 def test_the_login_limit_is_shared_by_both_instances(topology: Topology) -> None:
