@@ -2,10 +2,13 @@
 certificate in front of two gunicorn instances of the app on different ports, sharing one PostgreSQL
 database, all on 127.0.0.1.
 
-The site file is used as shipped; only what differs on a test machine is rewritten (ports, certificate and
-static paths, the two app addresses), and every rewrite must apply, so a change to the shipped file that
-the test no longer matches fails here instead of passing untested. One line is added: a header naming the
+The site file is used as shipped; only what differs on a test machine is rewritten (ports, certificate,
+static and access log paths, the two app addresses), and every rewrite must apply, so a change to the shipped
+file that the test no longer matches fails here instead of passing untested. One line is added: a header naming the
 instance that answered, so the test can see a request served by the other instance.
+
+One step drives Chromium through nginx (the service's name mapped to nginx's test port); it is skipped without
+Chromium, or fails under REQUIRE_BROWSER=1 as the other browser tests do.
 
 Skipped when nginx is not installed (`apt-get install nginx`; .ci/run installs it and sets REQUIRE_NGINX=1,
 which turns the skip into a failure).
