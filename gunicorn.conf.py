@@ -14,6 +14,10 @@ Why these values:
 - ``gthread`` with a few threads: boards poll every few seconds and a supervisor's ZIP of reports streams
   for minutes; a sync worker would be cut off by its timeout.
 - ``max_requests``: recycles workers, which keeps WeasyPrint's memory in check on long runs.
+- ``accesslog = None``: no access log from gunicorn. The app writes one JSON line per request to stderr
+  itself (app/requestlog.py: URL rule, status, duration, request id, user id; REQUEST_LOG=0 turns it off),
+  which gunicorn's access log would only duplicate, with the raw path and query string it must not keep.
+  Errors and worker events still go to stderr (``errorlog``'s default).
 - ``pre_fork``: the loaded app is about 150,000 Python objects that live as long as the process. Frozen
   before each fork, the workers' garbage collector no longer walks them: a full collection in a worker
   took 90-120 ms on the 2-core benchmark machine, during which all of its threads wait.
@@ -35,6 +39,7 @@ max_requests = 500
 max_requests_jitter = 50
 keepalive = 30  # seconds; participants' phones keep one connection across questions
 timeout = 60
+accesslog = None  # the app logs each request (see above); `--access-logfile -` would log it twice
 
 
 def pre_fork(server: Any, worker: Any) -> None:

@@ -31,10 +31,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["CONTENT_FILE"], app.config["CONTENT_ARCHIVE_DIR"]
     )
 
-    from . import auth, cli, errors, security
+    from . import auth, cli, errors, requestlog, security
     from .db import db
     from .extensions import babel, csrf, limiter, login_manager
 
+    requestlog.init_app(app)  # first: its hooks must run even for a request the others refuse
     db.init_app(app)
     csrf.init_app(app)
     babel.init_app(app)

@@ -86,6 +86,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "BABEL_DEFAULT_LOCALE": "en",
         "PREFERRED_URL_SCHEME": "https" if app_env == "production" else "http",
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        # One JSON line per request on stderr (app/requestlog.py); 0 turns it off.
+        "REQUEST_LOG": _bool(env.get("REQUEST_LOG"), True),
     }
     cfg.update(overrides)
     if cfg["APP_ENV"] == "production" and cfg.get("SECRET_KEY"):

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.wrappers import Response
 
 from .db import db
+from .requestlog import current_request_id
 
 _CODES = default_exceptions
 
@@ -53,7 +54,9 @@ def fail(code: int, message: str) -> NoReturn:
 
 def render_error(code: int, detail: str | None = None) -> tuple[str, int]:
     title, text = MESSAGES.get(code, MESSAGES[500])
-    return render_template("error.html", code=code, title=title(), text=detail or text()), code
+    # On a server error the page shows the request id, which finds the log line and the traceback.
+    reference = current_request_id() if code >= 500 else None
+    return render_template("error.html", code=code, title=title(), text=detail or text(), reference=reference), code
 
 
 def csrf_error_response() -> tuple[str, int]:
@@ -136,5 +139,7 @@ def init_app(app: Flask) -> None:
         if is_database_away(exc):
             return _database_away(exc)
         end_failed_transaction()
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        # The URL rule, not the path: a path can carry a set-password token or a join code.
+        rule = request.url_rule.rule if request.url_rule is not None else None
+        app.logger.exception("unhandled error on %s %s (request %s)", request.method, rule, current_request_id())
         return render_error(500)

@@ -107,3 +107,12 @@ def test_thb_flask_runs_a_command_with_the_service_settings(tmp_path: Path) -> N
     assert out.returncode == 0, out.stderr
     assert "Database is up to date." in out.stdout
     assert (tmp_path / "svc.sqlite3").exists()
+
+
+def test_gunicorn_keeps_no_access_log_of_its_own() -> None:
+    """The app logs each request once (app/requestlog.py); gunicorn's access log would repeat it with the raw
+    path and query string, which may carry tokens."""
+    import runpy
+
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert "accesslog" in settings and settings["accesslog"] is None

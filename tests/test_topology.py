@@ -2,10 +2,13 @@
 certificate in front of two gunicorn instances of the app on different ports, sharing one PostgreSQL
 database, all on 127.0.0.1.
 
-The site file is used as shipped; only what differs on a test machine is rewritten (ports, certificate and
-static paths, the two app addresses), and every rewrite must apply, so a change to the shipped file that
-the test no longer matches fails here instead of passing untested. One line is added: a header naming the
+The site file is used as shipped; only what differs on a test machine is rewritten (ports, certificate,
+static and access log paths, the two app addresses), and every rewrite must apply, so a change to the shipped
+file that the test no longer matches fails here instead of passing untested. One line is added: a header naming the
 instance that answered, so the test can see a request served by the other instance.
+
+One step drives Chromium through nginx (the service's name mapped to nginx's test port); it is skipped without
+Chromium, or fails under REQUIRE_BROWSER=1 as the other browser tests do.
 
 Skipped when nginx is not installed (`apt-get install nginx`; .ci/run installs it and sets REQUIRE_NGINX=1,
 which turns the skip into a failure).
@@ -14,6 +17,7 @@ which turns the skip into a failure).
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import secrets
@@ -33,7 +37,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from .conftest import CSRF_RE
+from .conftest import CHROMIUM, CHROMIUM_ARGS, CSRF_RE
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "deploy" / "nginx" / "thb.conf"
@@ -41,6 +45,7 @@ NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 HOST = "assess.police.example"
 FORGED = "evil.example"
+SECTION_RULE = "/assessments/<int:assessment_id>/section/<int:number>"
 
 
 def _free_port() -> int:
@@ -56,8 +61,9 @@ def _sub(text: str, pattern: str, repl: str, count: int = 0) -> str:
     return new
 
 
-def site_for_test(http_port: int, https_port: int, cert: Path, key: Path, apps: list[int]) -> str:
+def site_for_test(http_port: int, https_port: int, cert: Path, key: Path, apps: list[int], access_log: Path) -> str:
     conf = SITE.read_text()
+    conf = _sub(conf, r"access_log /var/log/nginx/thb\.access\.log thb_main;", f"access_log {access_log} thb_main;", 2)
     conf = _sub(conf, r"^\s*listen \[::\]:.*\n", "")
     conf = _sub(conf, r"listen 80\b", f"listen 127.0.0.1:{http_port}", 2)
     conf = _sub(conf, r"listen 443\b", f"listen 127.0.0.1:{https_port}", 2)
@@ -170,6 +176,16 @@ class Topology:
     apps: list[int]
     pg_url: str
     redis: str | None  # why Redis is not used, or None when both instances share it
+    logs: Path  # gunicorn-<port>.log (each instance's stdout and stderr) and nginx's thb.access.log
+
+    def app_log(self, served_by: str | None) -> list[dict[str, object]]:
+        """The JSON request lines the instance at ``served_by`` (nginx's upstream address) wrote to stderr."""
+        assert served_by is not None
+        text = (self.logs / f"gunicorn-{served_by.rsplit(':', 1)[1]}.log").read_text()
+        return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+    def all_logs(self) -> str:
+        return "\n".join(p.read_text() for p in sorted(self.logs.glob("*.log")))
 
 
 def _redis_unreachable() -> str | None:
@@ -227,7 +243,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
                         f"/CN={HOST}", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
         http_port, https_port = _free_port(), _free_port()
         site = tmp / "thb.conf"
-        site.write_text(site_for_test(http_port, https_port, cert, key, apps))
+        site.write_text(site_for_test(http_port, https_port, cert, key, apps, tmp / "thb.access.log"))
         main = tmp / "nginx.conf"
         main.write_text(nginx_main_conf(tmp, site))
         check = subprocess.run([NGINX, "-t", "-p", str(tmp), "-c", str(main)], capture_output=True, text=True)
@@ -244,7 +260,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
                 assert nginx.poll() is None, (tmp / "error.log").read_text() if (tmp / "error.log").exists() else ""
                 assert time.monotonic() < deadline, "nginx did not listen within 30 s"
                 time.sleep(0.2)
-        yield Topology(https_port, http_port, apps, pg_url, redis_reason)
+        yield Topology(https_port, http_port, apps, pg_url, redis_reason, tmp)
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -357,6 +373,103 @@ def test_pdf_download_and_workshop_join_through_the_proxy(topology: Topology) ->
         served.add(home.served_by)
     assert len(served) == 2
 
+def test_one_request_id_in_nginx_log_app_log_and_answer(topology: Topology) -> None:
+    """nginx replaces a client's X-Request-ID with its own, logs it, and the instance logs and returns the same."""
+    c = Client(topology.https)
+    answer = c.get("/login?next=%2Fassessments%2F", headers={"X-Request-ID": "chosen-by-the-client"})
+    assert answer.status == 200
+    rid = answer.headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", rid), rid  # nginx's $request_id, not the client's
+    access_log, wanted = topology.logs / "thb.access.log", f"request_id={rid} upstream={answer.served_by}"
+    deadline = time.monotonic() + 10  # nginx logs a request after it has answered it
+    while wanted not in access_log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert wanted in access_log.read_text()
+    assert '"GET /login"' in access_log.read_text()  # no query string in nginx's log either
+    (line,) = [x for x in topology.app_log(answer.served_by) if x["request_id"] == rid]
+    assert (line["method"], line["path"], line["status"], line["user_id"]) == ("GET", "/login", 200, None)
+
+
+def test_in_chromium_a_section_saved_on_one_instance_reads_back_on_the_other(topology: Topology) -> None:
+    """A real browser through nginx (HTTPS, the service's name): log in, save a section on one instance, read it
+    back from the other, download the PDF. Nothing typed reaches a log."""
+    if CHROMIUM is None:
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail("REQUIRE_BROWSER=1 but Chromium is not installed")
+        pytest.skip("Chromium not found (apt-get install chromium): the browser step of the topology test needs it")
+    from playwright.sync_api import Response, sync_playwright
+
+    with psycopg.connect(topology.pg_url) as conn:
+        aid, member_id = conn.execute(
+            "SELECT a.id, m.id FROM assessment a JOIN unit u ON u.id = a.unit_id "
+            "JOIN user_account m ON m.unit_id = u.id WHERE a.status <> 'submitted' "
+            "AND u.name = 'Anti-Trafficking Unit' AND m.email = 'member@demo.example' "
+            "ORDER BY a.id").fetchone()
+    marker = secrets.token_hex(8)
+    base = f"https://{HOST}"  # port 443 as users see it; Chromium is told that it is nginx's test port
+    instances = {f"127.0.0.1:{p}" for p in topology.apps}
+
+    def served_by(resp: Response | None) -> str | None:
+        assert resp is not None
+        return resp.headers.get("x-served-by")
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            *CHROMIUM_ARGS, f"--host-resolver-rules=MAP {HOST}:443 127.0.0.1:{topology.https}"])
+        ctx = browser.new_context(ignore_https_errors=True, accept_downloads=True)
+        page = ctx.new_page()
+        try:
+            page.goto(f"{base}/login")
+            page.fill("#email", "member@demo.example")
+            page.fill("#password", "demo-member-pass")
+            with page.expect_response(lambda r: r.request.method == "POST" and r.url == f"{base}/login") as login:
+                page.click("button[type=submit]")
+            assert login.value.status == 302
+            page.wait_for_load_state()
+            (session,) = [c for c in ctx.cookies() if c["name"] == "thb_session"]
+            assert session["secure"] and session["httpOnly"]
+
+            url = f"{base}/assessments/{aid}/section/1"
+            page.goto(url)
+            question = page.locator("fieldset.question").first
+            before = question.locator("input[type=radio]:checked")
+            level = "1" if (before.get_attribute("value") if before.count() else None) != "1" else "4"
+            question.locator(f"input[type=radio][value='{level}']").check()
+            question.locator("textarea").first.fill(f"Seen in Chromium {marker}")
+            with page.expect_response(lambda r: r.request.method == "POST" and r.url == url) as saved:
+                page.click("button[value=save]")
+            page.wait_for_load_state()
+            assert saved.value.status == 302, saved.value.status
+            saver, rid = served_by(saved.value), saved.value.headers["x-request-id"]
+            assert saver in instances
+
+            # nginx alternates between the instances: reload until the other one answers, then read it back.
+            for _ in range(6):
+                shown = page.goto(url)
+                if served_by(shown) != saver:
+                    break
+            else:
+                pytest.fail(f"every reload was served by {saver}")
+            assert shown is not None and shown.status == 200 and served_by(shown) in instances - {saver}
+            question = page.locator("fieldset.question").first
+            assert question.locator(f"input[type=radio][value='{level}']").is_checked()
+            assert question.locator("textarea").first.input_value() == f"Seen in Chromium {marker}"
+
+            page.goto(f"{base}/assessments/{aid}/results")
+            with page.expect_download() as download:
+                page.click("text=Download PDF")
+            assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
+        finally:
+            ctx.close()
+            browser.close()
+
+    # The save is one line in the log of the instance that served it, under nginx's request id.
+    (line,) = [x for x in topology.app_log(saver) if x["request_id"] == rid]
+    assert (line["method"], line["path"], line["status"], line["user_id"]) == ("POST", SECTION_RULE, 302, member_id)
+    logs = topology.all_logs()
+    assert marker not in logs and "demo-member-pass" not in logs
+
+
 def test_a_request_larger_than_max_content_length_is_refused_by_nginx(topology: Topology) -> None:
     c = Client(topology.https)
     answer = c.request("POST", "/w/join", body=b"x" * (1024 * 1024 + 1),
@@ -403,9 +516,41 @@ def test_backup_while_serving_restores_to_the_same_data(topology: Topology, tmp_
         assert live["answer"][0] > 100
         # The login above was audited before the backup; nothing wrote since, so every table is identical.
         assert copy == live
+        # And what the service makes of them: the JSON export of every assessment, as downloaded.
+        before, after = exports(topology.pg_url), exports(restored)
+        assert len(before) == live["assessment"][0] and before
+        assert after == before
     finally:
         with psycopg.connect(PG_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def exports(url: str) -> dict[int, str]:
+    """The JSON export (GET /assessments/<id>/export.json) of every assessment in the database at ``url``, made
+    the way that view makes it, at one fixed time so that two databases' exports compare equal when their
+    data is."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from app import create_app
+    from app.content.current import for_version
+    from app.db import db
+    from app.models import Assessment
+    from app.reports import context as report_context
+    from app.reports.export import to_json
+
+    app = create_app({"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secrets.token_hex(32),
+                      "RATELIMIT_STORAGE_URI": "memory://"})
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    try:
+        with app.app_context():
+            return {a.id: json.dumps(to_json(report_context.build(
+                db.session, a, for_version(a.content_version), marking=app.config["HANDLING_MARKING"],
+                organisation=app.config["ORGANISATION_NAME"], content_for=for_version, now=at)),
+                ensure_ascii=False, indent=2) for a in db.session.scalars(select(Assessment).order_by(Assessment.id))}
+    finally:
+        app.extensions["db_engine"].dispose()
 
 
 def test_the_login_limit_is_shared_by_both_instances(topology: Topology) -> None:
