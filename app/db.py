@@ -26,6 +26,19 @@ NAMING = {
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
 
 
+@contextmanager
+def write_intent(on: bool) -> Iterator[None]:
+    """Set whether transactions begun inside take SQLite's write lock up front, then restore the previous value.
+
+    For work on a connection of its own (app.ratelimit) inside a request that has declared something else.
+    """
+    token = _write_intent.set(on)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 

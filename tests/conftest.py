@@ -113,8 +113,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def app_config(db_url: str, tmp_path: Path) -> dict[str, Any]:
+    # Rate limits count in the test database, as in production; links are built on the test client's host.
     return {"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
-            "RATELIMIT_STORAGE_URI": "memory://"}
+            "BASE_URL": "http://localhost"}
 
 
 @pytest.fixture

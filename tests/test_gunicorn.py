@@ -83,8 +83,9 @@ def test_gunicorn_with_the_shipped_config_serves_from_every_worker(tmp_path: Pat
         pytest.fail("gunicorn is a dependency and must be installed in the virtualenv")
     db = tmp_path / "g.sqlite3"
     env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
-           "DATABASE_URL": f"sqlite:///{db}", "SESSION_COOKIE_SECURE": "0", "RATELIMIT_STORAGE_URI": "memory://",
+           "DATABASE_URL": f"sqlite:///{db}", "SESSION_COOKIE_SECURE": "0",
            "WEB_CONCURRENCY": "2", "BIND": f"127.0.0.1:{_free_port()}"}
+    env["BASE_URL"] = f"http://{env['BIND']}"
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi.py", "db-upgrade"], cwd=ROOT, env=env,
                    check=True, capture_output=True)
     proc = subprocess.Popen([str(gunicorn), "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.PIPE,

@@ -23,9 +23,9 @@ from ..access import (
     scope_users,
 )
 from ..account.services import IssuedLink
-from ..account.views import link_url
 from ..db import db
 from ..errors import fail
+from ..links import set_password_url
 from ..models import Agency, PasswordToken, Role, Unit, User, utcnow
 from . import services
 from .forms import ROLE_LABELS, ActionForm, NameForm, UserForm
@@ -213,7 +213,7 @@ def _user_form() -> UserForm:
 
 def _show_link(user: User, link: IssuedLink, *, created: bool) -> str:
     """The one and only time the clear link exists: on this page, never stored, never flashed into a cookie."""
-    return render_template("admin/link.html", user=user, link=link_url(link.token), expires_at=link.expires_at,
+    return render_template("admin/link.html", user=user, link=set_password_url(link.token), expires_at=link.expires_at,
                            created=created)
 
 
