@@ -7,7 +7,7 @@ from typing import NoReturn
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, default_exceptions
+from werkzeug.exceptions import HTTPException, SecurityError, default_exceptions
 
 from .db import db
 
@@ -51,6 +51,11 @@ def init_app(app: Flask) -> None:
             return recovered
         return render_error(400, _("The form had expired or was not sent from this site. "
                                    "Please go back, reload the page and try again."))
+
+    @app.errorhandler(SecurityError)
+    def _unknown_host(exc: SecurityError):  # type: ignore[no-untyped-def]
+        """A Host outside TRUSTED_HOSTS: no URL can be built for it, so a plain page without links."""
+        return _("This service does not answer to this address."), 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):  # type: ignore[no-untyped-def]

@@ -114,8 +114,7 @@ def _email_taken_message(session: Session, email: str, by: User | None) -> str:
     """
     if by is None or by.role == Role.ADMIN:
         return _("An account with the e-mail address %(email)s already exists.", email=email)
-    with session.no_autoflush:  # after a refused insert the new account may still be pending: never re-flush it
-        owner = session.scalars(select(User.agency_id).where(func.lower(User.email) == email.lower())).first()
+    owner = session.scalars(select(User.agency_id).where(func.lower(User.email) == email.lower())).first()
     if owner is not None and owner == by.agency_id:
         return _("An account with the e-mail address %(email)s already exists in your agency: find it in the "
                  "accounts list.", email=email)
@@ -191,15 +190,14 @@ def create_user(session: Session, *, email: str, name: str, role: str, agency: A
                            unit=unit.name, agency=agency.name))
     if role == Role.MEMBER and unit is None:
         raise AdminError(_("A member belongs to a unit: choose one."))
+    # Worded before the insert: in a race (the address inserted meanwhile) it is the neutral one for a supervisor.
+    taken = _email_taken_message(session, email, by)
     if _email_taken(session, email):
-        raise DuplicateError(_email_taken_message(session, email, by))
+        raise DuplicateError(taken)
     user = User(email=email, name=name, role=role, agency_id=agency.id, unit_id=unit.id if unit else None,
                 active=True, password_hash=None)
     session.add(user)
-    try:
-        _flush_unique(session, "")
-    except DuplicateError as exc:  # created by someone else between the check and the insert
-        raise DuplicateError(_email_taken_message(session, email, by)) from exc
+    _flush_unique(session, taken)
     audit.record(session, "user_created", "user", user.id, agency_id=agency.id,
                  detail=f"{email}; role={role}; unit={unit.id if unit else '-'}", user=by,
                  actor=_actor(by))
