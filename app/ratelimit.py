@@ -259,7 +259,7 @@ def make_store(uri: str, engine: Engine) -> Store:
         return DatabaseStore(engine)
     if uri.startswith(("redis://", "rediss://", "unix://")):
         return RedisStore(uri)
-    if uri.startswith("memory://"):
+    if uri.startswith(MEMORY):
         return MemoryStore()
     raise ValueError(f"unknown rate-limit storage {uri!r}")
 
