@@ -1,11 +1,12 @@
 """Team benchmark (issue 11): one unit of 12 members and 2 supervisors working in one draft at the same time,
 alongside a 100-participant workshop, against the production gunicorn config on SQLite and on PostgreSQL.
 
-Members page through the draft's sections and save them (random answers: two members changing the same answer
-get the app's conflict page, 409, which is counted apart and is not an error); supervisors read the draft's
-results and the agency dashboard; the workshop's participants join and answer while its trainer's board
-refreshes (bench/workshop.py's flows). A bare Flask page (bench/bare_app.py, its own gunicorn on the same
-database) is fetched every 0.25 s during the same run, as the yardstick for "how loaded is the machine".
+Members page through the draft's sections and save them, each save changing one answer as a person would
+(a save refused as a conflict, 409, is counted apart: the app's answer when two people change the same
+answer, or save at the same moment); supervisors read the draft's results and the agency dashboard; the
+workshop's participants join and answer while its trainer's board refreshes (bench/workshop.py's flows). A
+bare Flask page (bench/bare_app.py, its own gunicorn on the same database) is fetched every 0.25 s during
+the same run, as the yardstick for "how loaded is the machine".
 
     .venv/bin/python bench/team.py                     # 60 s, both databases
     .venv/bin/python bench/team.py --seconds 30 --db sqlite
@@ -38,6 +39,7 @@ MEMBERS, SUPERVISORS = 12, 2
 PASSWORD = "bench team password 2026"
 HIDDEN_RE = re.compile(r'<input[^>]*name="((?:rev_|target_orig)[^"]*)"[^>]*value="([^"]*)"')
 HIDDEN_RE2 = re.compile(r'<input[^>]*value="([^"]*)"[^>]*name="((?:rev_|target_orig)[^"]*)"')
+CHECKED_RE = re.compile(r'<input type="radio" id="[^"]*" name="(q_[^"]+)" value="([^"]*)" checked>')
 LEVELS = ("0", "1", "2", "3", "4")
 
 
@@ -95,10 +97,12 @@ def member_flow(i: int, c: ws.Client, draft: int, recs: list[tuple[int, list[str
             hidden.update({m.group(2): m.group(1) for m in HIDDEN_RE2.finditer(page)})
             csrf = ws.CSRF_RE.search(page)
             ws.think(rng, (0.5, 1.5))
-            form = {**hidden, "csrf_token": csrf.group(1) if csrf else "", "target": "3", "action": "save"}
+            # As a browser sends the form: every answer as shown, one of them changed by this member.
+            form = {**hidden, **dict(CHECKED_RE.findall(page)), "csrf_token": csrf.group(1) if csrf else "",
+                    "target": "3", "action": "save"}
             for q in qids:
-                form[f"q_{q}"] = rng.choice(LEVELS)
                 form[f"c_{q}"] = form[f"e_{q}"] = ""
+            form[f"q_{rng.choice(qids)}"] = rng.choice(LEVELS)
             try:
                 c.request("section save", "POST", f"/assessments/{draft}/section/{number}", form, expect=(302,))
             except ws.Failure as exc:
