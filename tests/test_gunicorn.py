@@ -151,8 +151,10 @@ def _post_form(base: str, page: str, action: str, fields: dict[str, str]) -> int
         return exc.code
 
 
-def test_limits_hold_across_workers_and_restarts(db_url: str, tmp_path: Path) -> None:
-    """Worker processes count into the same counters (the app's database, the default), and neither a worker
+@pytest.mark.parametrize("store", ["database", "redis"])
+def test_limits_hold_across_workers_and_restarts(db_url: str, tmp_path: Path, store: str,
+                                                 request: pytest.FixtureRequest) -> None:
+    """Worker processes count into the same counters (the app's database by default, or Redis), and neither a worker
     recycle nor a restart of the whole server forgets anything: the configured numbers hold exactly, on SQLite
     and PostgreSQL. Each worker is recycled after 3 requests, so the attempts are answered by many processes."""
     env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": db_url,
@@ -161,6 +163,11 @@ def test_limits_hold_across_workers_and_restarts(db_url: str, tmp_path: Path) ->
     env["BASE_URL"] = base = f"http://{env['BIND']}"
     env.pop("RATELIMIT_STORAGE_URI", None)
     env.pop("REDIS_URL", None)
+    if store == "redis":  # REDIS_URL set: the counters live there instead
+        import redis
+
+        env["REDIS_URL"] = request.getfixturevalue("redis_url")
+        redis.Redis.from_url(env["REDIS_URL"]).flushdb()
 
     def login() -> int:
         return _post_form(base, "/login", "/login", {"email": "officer@police.example", "password": "a wrong guess"})
