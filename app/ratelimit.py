@@ -41,6 +41,7 @@ from limits import parse
 from sqlalchemy import Connection, case, delete, select, update
 from sqlalchemy.engine import Engine
 
+from .config import ConfigError
 from .models import RateCounter
 
 DATABASE = "database"
@@ -264,8 +265,20 @@ def make_store(uri: str, engine: Engine) -> Store:
     raise ValueError(f"unknown rate-limit storage {uri!r}")
 
 
+RULES = ("LOGIN_LIMIT", "LOGIN_ACCOUNT_LIMIT", "LOGIN_IP_LIMIT", "WORKSHOP_JOIN_LIMIT")
+
+
 def init_app(app: Flask) -> None:
-    app.extensions["ratelimit"] = make_store(app.config["RATELIMIT_STORAGE_URI"], app.extensions["db_engine"])
+    for name in RULES:  # a mistyped rule stops the start, not the first login
+        try:
+            _rule(str(app.config[name]))
+        except ValueError as exc:
+            raise ConfigError(f"{name}={app.config[name]!r} is not a rate such as '10 per 15 minutes'.") from exc
+    try:
+        app.extensions["ratelimit"] = make_store(app.config["RATELIMIT_STORAGE_URI"], app.extensions["db_engine"])
+    except ValueError as exc:
+        raise ConfigError(f"RATELIMIT_STORAGE_URI: {exc}; use a redis:// URL, or leave it unset for the database.") \
+            from exc
 
 
 def _store() -> Store:

@@ -134,3 +134,14 @@ def test_unknown_or_deactivated_e_mail_checks_a_hash_like_a_wrong_password(app, 
     calls.clear()
     assert attempt(app, "member_a2", "wrong password").status_code == 401
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("setting", [{"LOGIN_LIMIT": "ten per hour"}, {"WORKSHOP_JOIN_LIMIT": ""},
+                                     {"RATELIMIT_STORAGE_URI": "mysql://limits"}])
+def test_a_mistyped_limit_stops_the_start(app_config, setting):
+    from app import create_app
+    from app.config import ConfigError
+
+    with pytest.raises(ConfigError, match=next(iter(setting))):
+        create_app({**app_config, **setting})
