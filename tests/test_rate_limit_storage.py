@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,39 @@ def test_login_limits_with_either_store(app, world):
 
     assert [attempt("stranger guess", "198.51.100.9") for _ in range(3)] == [401, 401, 429]
     assert attempt(PASSWORD, "10.9.9.9") == 302
+
+
+@pytest.mark.parametrize("app_config", ["database", "redis"], indirect=True)
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_windows_restart_and_a_refund_never_lowers_a_newer_window(app, tmp_path: Path):
+    from app.ratelimit import Slot
+
+    store = app.extensions["ratelimit"]
+    key = f"w-{tmp_path.name}"
+    now = int(time.time() * 1000)
+    with app.app_context():
+        first = store.reserve([Slot(key, 2, 60_000)], now)
+        assert first == [now] and store.reserve([Slot(key, 2, 60_000)], now + 1) == [now]
+        assert store.reserve([Slot(key, 2, 60_000)], now + 2) is None
+        if type(store).__name__ == "DatabaseStore":  # Redis expires keys by itself, on its own clock
+            later = now + 60_000
+            assert store.reserve([Slot(key, 2, 60_000)], later) == [later]  # a new window, counting from 1
+            store.refund([(key, now)])  # the old window's reservation: nothing happens to the new one
+            assert store.counts([key], later) == {key: 1}
+
+
+@pytest.mark.parametrize("app_config", ["database"], indirect=True)
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_expired_windows_are_deleted(app, monkeypatch):
+    from sqlalchemy import func, select
+
+    from app.models import RateCounter
+    from app.ratelimit import DatabaseStore, Slot
+
+    monkeypatch.setattr(DatabaseStore, "CLEANUP_ONE_IN", 1)
+    store = app.extensions["ratelimit"]
+    with app.app_context():
+        store.reserve([Slot("old", 5, 1000)], 1_000)
+        store.reserve([Slot("new", 5, 1000)], 5_000)
+        with app.extensions["db_engine"].connect() as conn:
+            assert conn.execute(select(func.count()).select_from(RateCounter)).scalar() == 1
