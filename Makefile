@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint lock lock-check bench bench-workshop bench-analytics clean
+.PHONY: run test lint lock lock-check bench bench-workshop bench-team bench-analytics clean
 
 # Installs are repeatable: every dependency comes from the hash-pinned lock files (see tools/lockfile.py).
 # After changing dependencies in pyproject.toml, `make lock` re-resolves both lock files in one command.
@@ -52,6 +52,10 @@ bench: $(STAMP)
 # 200 workshop participants against gunicorn on SQLite and PostgreSQL, with a bare Flask page as yardstick.
 bench-workshop: $(STAMP)
 	$(BIN)/python bench/workshop.py
+
+# 12 members + 2 supervisors in one draft for 60 s alongside a 100-participant workshop (SQLite and PostgreSQL).
+bench-team: $(STAMP)
+	$(BIN)/python bench/team.py
 
 # Supervisors' analytics on an agency of 10 and 100 units x 10 submitted assessments (SQLite; add --pg-url).
 bench-analytics: $(STAMP)

@@ -22,7 +22,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+        # X-Forwarded-Host is not trusted (x_host=0): the Host the proxy passes on is checked against
+        # TRUSTED_HOSTS, and links for other people are built on BASE_URL, never on a client-sent header.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0)  # type: ignore[method-assign]
 
     from .content import ContentRegistry
 
@@ -31,15 +33,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["CONTENT_FILE"], app.config["CONTENT_ARCHIVE_DIR"]
     )
 
-    from . import auth, cli, errors, requestlog, security
+    from . import auth, cli, errors, ratelimit, requestlog, security
     from .db import db
-    from .extensions import babel, csrf, limiter, login_manager
+    from .extensions import babel, csrf, login_manager
 
     requestlog.init_app(app)  # first: its hooks must run even for a request the others refuse
     db.init_app(app)
     csrf.init_app(app)
     babel.init_app(app)
-    limiter.init_app(app)
+    ratelimit.init_app(app)
     auth.init_login(app, login_manager)
     security.init_app(app)
     errors.init_app(app)

@@ -6,8 +6,11 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+DEV_BASE_URL = "http://127.0.0.1:5000"
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 ENVIRONMENTS = ("development", "test", "production")
 PLACEHOLDER_KEYS = frozenset({"changeme", "change-me", "change_me", "secret", "dev", "development", "test",
                               "please-change-me", "your-secret-key", "x" * 32})
@@ -62,19 +65,25 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # Supervisors: a unit with no submitted assessment within this many months is shown as overdue.
         "REVIEW_INTERVAL_MONTHS": int(env.get("REVIEW_INTERVAL_MONTHS", "12")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
-        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or env.get("RATELIMIT_STORAGE_URI") or "memory://",
-        "LOGIN_LIMIT": env.get("LOGIN_LIMIT", "10 per 15 minutes"),  # failed logins per account
+        # Rate-limit counters: the app's database unless REDIS_URL is set ("memory://" only outside production:
+        # each worker process would count on its own). See app/ratelimit.py and README "Login limits".
+        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or env.get("RATELIMIT_STORAGE_URI") or "database",
+        "LOGIN_LIMIT": env.get("LOGIN_LIMIT", "10 per 15 minutes"),  # failed logins per account and address
+        "LOGIN_ACCOUNT_LIMIT": env.get("LOGIN_ACCOUNT_LIMIT", "100 per 15 minutes"),  # per account, all addresses
         "LOGIN_IP_LIMIT": env.get("LOGIN_IP_LIMIT", "50 per 15 minutes"),  # failed logins per address
         # Workshops: participant answers are deleted this many days after closing; failed join-code attempts
         # are limited per address (successful joins never count: a class shares one NAT address).
         "WORKSHOP_RETENTION_DAYS": int(env.get("WORKSHOP_RETENTION_DAYS", "30")),
         "WORKSHOP_CODE_HOURS": int(env.get("WORKSHOP_CODE_HOURS", "12")),
         "WORKSHOP_JOIN_LIMIT": env.get("WORKSHOP_JOIN_LIMIT", "60 per 10 minutes"),
-        # Accounts: password policy, lifetime of one-time set-password links, and the base URL the CLI
-        # prints those links with (the web area builds them from the request instead).
+        # Accounts: password policy and lifetime of one-time set-password links.
         "PASSWORD_MIN_LENGTH": int(env.get("PASSWORD_MIN_LENGTH", "12")),
         "SET_PASSWORD_HOURS": int(env.get("SET_PASSWORD_HOURS", "72")),
-        "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
+        # The service's own address: every link handed to other people (set-password links, the workshop join
+        # address and QR code) is built on it, never on the Host a request came with. Required in production.
+        "BASE_URL": env.get("BASE_URL") or (None if app_env == "production" else DEV_BASE_URL),
+        # Further host names the service answers to (comma-separated), besides BASE_URL's; others get 400.
+        "TRUSTED_HOSTS": env.get("TRUSTED_HOSTS", ""),
         "SESSION_IDLE_MINUTES": int(env.get("SESSION_IDLE_MINUTES", "30")),
         "SESSION_MAX_HOURS": int(env.get("SESSION_MAX_HOURS", "12")),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -104,4 +113,34 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
             )
         cfg["SECRET_KEY"] = _dev_secret(instance_path)
     cfg["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(cfg["SQLALCHEMY_DATABASE_URI"])
+    if cfg["APP_ENV"] == "production" and str(cfg["RATELIMIT_STORAGE_URI"]).startswith("memory://"):
+        raise ConfigError("RATELIMIT_STORAGE_URI=memory:// keeps rate limits in each worker's memory, so they do "
+                          "not hold across workers or restarts. Unset it (the database keeps the counters) or "
+                          "set REDIS_URL.")
+    cfg["BASE_URL"] = check_base_url(cfg.get("BASE_URL"))
+    cfg["TRUSTED_HOSTS"] = trusted_hosts(cfg["BASE_URL"], cfg["TRUSTED_HOSTS"], cfg["APP_ENV"])
     return cfg
+
+
+def check_base_url(value: str | None) -> str:
+    """The configured address of the service, without a trailing slash; refuses to start without a usable one."""
+    if not value:
+        raise ConfigError("BASE_URL is not set. Set it to the address people open the service with, such as "
+                          "https://assess.police.example (links given to other people are built on it).")
+    base = str(value).strip().rstrip("/")
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"BASE_URL must be an http:// or https:// address without query, such as "
+                          f"https://assess.police.example, not {value!r}.")
+    return base
+
+
+def trusted_hosts(base_url: str, extra: str | list[str] | None, app_env: str) -> list[str]:
+    """Host names requests may carry (Flask refuses others with 400): BASE_URL's, the listed ones, and on a
+    developer's machine the loopback names."""
+    hosts = [urlsplit(base_url).hostname or ""]
+    listed = extra.split(",") if isinstance(extra, str) else list(extra or [])
+    hosts += [h.strip().lower() for h in listed if h.strip()]
+    if app_env != "production":
+        hosts += list(LOOPBACK_HOSTS)
+    return list(dict.fromkeys(hosts))

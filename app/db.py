@@ -34,6 +34,19 @@ BUSY_TIMEOUT_MS = 5000  # how long a SQLite writer waits for the write lock
 SIDE_WRITE_WAIT_MS = 2000  # how long an optional write made by a page view waits for a lock (best_effort)
 
 
+@contextmanager
+def write_intent(on: bool) -> Iterator[None]:
+    """Set whether transactions begun inside take SQLite's write lock up front, then restore the previous value.
+
+    For work on a connection of its own (app.ratelimit) inside a request that has declared something else.
+    """
+    token = _write_intent.set(on)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 

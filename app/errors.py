@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from werkzeug.exceptions import HTTPException, default_exceptions
+from werkzeug.exceptions import HTTPException, SecurityError, default_exceptions
 from werkzeug.wrappers import Response
 
 from .db import db
@@ -121,6 +121,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):  # type: ignore[no-untyped-def]
         return csrf_error_response()
+
+    @app.errorhandler(SecurityError)
+    def _unknown_host(exc: SecurityError):  # type: ignore[no-untyped-def]
+        """A Host outside TRUSTED_HOSTS: no URL can be built for it, so a plain page without links."""
+        return _("This service does not answer to this address."), 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):  # type: ignore[no-untyped-def]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import request
 from flask_babel import Babel
-from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
@@ -17,4 +16,3 @@ def client_address() -> str:
 csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
-limiter = Limiter(key_func=client_address, default_limits=[], headers_enabled=False)

@@ -6,6 +6,7 @@ import enum
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -247,4 +248,18 @@ class AuditEvent(Base):
     object_id: Mapped[str] = mapped_column(String(40), default="")
     ip: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[str] = mapped_column(String(500), default="")
+
+
+class RateCounter(Base):
+    """One rate-limit window (app.ratelimit): shared by every worker and kept across restarts.
+
+    ``key`` is a hash of the limit's scope and subject (e-mail, address), so typed e-mail addresses are not
+    kept in clear; times are epoch milliseconds, compared the same way on every database.
+    """
+
+    __tablename__ = "rate_counter"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start_ms: Mapped[int] = mapped_column(BigInteger)
+    expires_at_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    count: Mapped[int] = mapped_column(Integer)
 

@@ -494,7 +494,8 @@ def run_app(url: str, label: str, mode: str, n: int, span: tuple[float, float], 
             workers: int, threads: int, run_deadline: float) -> Run:
     wid, code, recs = seed(url)
     env = {"APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": url,
-           "SESSION_COOKIE_SECURE": "0", "RATELIMIT_STORAGE_URI": "memory://"}
+           "SESSION_COOKIE_SECURE": "0",
+           "BASE_URL": "http://127.0.0.1"}
     proc, port = start_gunicorn("wsgi:app", env, workers, threads)
     warm_up(port, ("/w/", "/healthz"), workers * threads * 2)
     wait_until_idle(proc.pid)

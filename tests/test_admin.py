@@ -382,3 +382,20 @@ def test_hostile_input_in_admin_fields(app, admin, world, kind):
     with app.app_context():
         for name in db.session.scalars(select(Agency.name)):
             assert "\x00" not in name and "\u202e" not in name and "\u200b" not in name
+
+
+def test_supervisor_is_told_nothing_about_another_agencys_accounts(app, supervisor, world, monkeypatch):
+    """An e-mail used in another agency: refused with a message that names no account and no agency."""
+    resp = new_user(supervisor, email=email("member_b1").upper(), agency=str(world.agency_a), unit=str(world.unit_a1))
+    body = resp.data.decode()
+    assert resp.status_code == 422 and "cannot be used for a new account" in body
+    assert "already exists" not in body and "Agency B" not in body and "Unit B1" not in body
+    # An account of the supervisor's own agency may be named: it is in the supervisor's own list.
+    resp = new_user(supervisor, email=email("member_a2"), agency=str(world.agency_a), unit=str(world.unit_a1))
+    assert resp.status_code == 422 and "already exists in your agency" in resp.data.decode()
+    # The same when the other agency's account is inserted between the check and the insert.
+    monkeypatch.setattr(services, "_email_taken", lambda *a, **k: False)
+    resp = new_user(supervisor, email=email("supervisor_b"), agency=str(world.agency_a), unit=str(world.unit_a1))
+    body = resp.data.decode()
+    assert resp.status_code == 422 and "cannot be used for a new account" in body and "already exists" not in body
+    assert supervisor.get("/admin/users").status_code == 200  # the session is usable afterwards

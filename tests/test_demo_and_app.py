@@ -51,6 +51,7 @@ def test_production_refuses_to_start_without_secret_key(monkeypatch):
 
 def test_production_cookies_are_secure(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    monkeypatch.setenv("BASE_URL", "https://assess.police.example")
     app = create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
@@ -59,6 +60,7 @@ def test_production_cookies_are_secure(monkeypatch):
 def test_production_compiles_every_template_before_the_first_request(monkeypatch):
     """A workshop's join storm is often a worker's first traffic: no request should wait for Jinja's compiler."""
     monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    monkeypatch.setenv("BASE_URL", "https://assess.police.example")
     app = create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     names = set(app.jinja_env.list_templates(extensions=("html",)))
     cached = {key[1] for key in app.jinja_env.cache}

@@ -83,8 +83,9 @@ def test_gunicorn_with_the_shipped_config_serves_from_every_worker(tmp_path: Pat
         pytest.fail("gunicorn is a dependency and must be installed in the virtualenv")
     db = tmp_path / "g.sqlite3"
     env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
-           "DATABASE_URL": f"sqlite:///{db}", "SESSION_COOKIE_SECURE": "0", "RATELIMIT_STORAGE_URI": "memory://",
+           "DATABASE_URL": f"sqlite:///{db}", "SESSION_COOKIE_SECURE": "0",
            "WEB_CONCURRENCY": "2", "BIND": f"127.0.0.1:{_free_port()}"}
+    env["BASE_URL"] = f"http://{env['BIND']}"
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi.py", "db-upgrade"], cwd=ROOT, env=env,
                    check=True, capture_output=True)
     proc = subprocess.Popen([str(gunicorn), "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -108,3 +109,85 @@ def test_gunicorn_with_the_shipped_config_serves_from_every_worker(tmp_path: Pat
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert b"Traceback" not in out, out.decode(errors="replace")
+
+
+def _start(env: dict[str, str], log: Path, *options: str) -> subprocess.Popen[bytes]:
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    proc = subprocess.Popen([str(gunicorn), "--access-logfile", str(log), "--access-logformat", "%(p)s %(r)s %(s)s",
+                             *options, "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://{env['BIND']}/healthz", timeout=5):
+                return proc
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    out, _ = proc.communicate(timeout=30)
+    assert b"Traceback" not in out, out.decode(errors="replace")
+
+
+def _post_form(base: str, page: str, action: str, fields: dict[str, str]) -> int:
+    """Like a browser: open the form (for its CSRF cookie and token), then send it; each on a new connection."""
+    import http.cookiejar
+    import re
+    import urllib.error
+    import urllib.parse
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with opener.open(base + page, timeout=30) as resp:
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', resp.read().decode()).group(1)
+    data = urllib.parse.urlencode({**fields, "csrf_token": token}).encode()
+    try:
+        with opener.open(base + action, data=data, timeout=30) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@pytest.mark.parametrize("store", ["database", "redis"])
+def test_limits_hold_across_workers_and_restarts(db_url: str, tmp_path: Path, store: str,
+                                                 request: pytest.FixtureRequest) -> None:
+    """Worker processes count into the same counters (the app's database by default, or Redis), and neither a worker
+    recycle nor a restart of the whole server forgets anything: the configured numbers hold exactly, on SQLite
+    and PostgreSQL. Each worker is recycled after 3 requests, so the attempts are answered by many processes."""
+    env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": db_url,
+           "SESSION_COOKIE_SECURE": "0", "WEB_CONCURRENCY": "2", "BIND": f"127.0.0.1:{_free_port()}",
+           "LOGIN_LIMIT": "6 per 1 hour", "LOGIN_IP_LIMIT": "1000 per 1 hour", "WORKSHOP_JOIN_LIMIT": "5 per 1 hour"}
+    env["BASE_URL"] = base = f"http://{env['BIND']}"
+    env.pop("RATELIMIT_STORAGE_URI", None)
+    env.pop("REDIS_URL", None)
+    if store == "redis":  # REDIS_URL set: the counters live there instead
+        import redis
+
+        env["REDIS_URL"] = request.getfixturevalue("redis_url")
+        redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+
+    def login() -> int:
+        return _post_form(base, "/login", "/login", {"email": "officer@police.example", "password": "a wrong guess"})
+
+    def guess() -> int:
+        return _post_form(base, "/w/", "/w/join", {"code": "ZZZ-ZZZ", "role_label": ""})
+
+    log = tmp_path / "access.log"
+    proc = _start(env, log, "--max-requests", "3", "--max-requests-jitter", "0")
+    try:
+        assert [login() for _ in range(9)] == [401] * 6 + [429] * 3
+        assert [guess() for _ in range(7)] == [404] * 5 + [429] * 2
+    finally:
+        _stop(proc)
+    pids = {line.split()[0] for line in log.read_text().splitlines() if "POST /login" in line}
+    assert len(pids) >= 3, log.read_text()  # 9 attempts, at most 3 requests per worker process
+
+    proc = _start(env, tmp_path / "access2.log")  # a restart: every worker process is new
+    try:
+        assert login() == 429
+        assert guess() == 429
+    finally:
+        _stop(proc)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
-from .. import audit, password_policy
+from .. import audit, password_policy, ratelimit
 from ..access import allow, public
 from ..db import db
-from ..extensions import client_address, limiter
 from ..models import Role, User
 from ..passwords import verify_password
 from . import services
@@ -58,27 +57,35 @@ def set_password(token: str) -> Response | tuple[str, int] | str:
     return (body, 422) if request.method == "POST" else body
 
 
-def _change_key() -> str:
+def _change_limit(user: User) -> ratelimit.Limit:
     """Wrong current passwords are limited per account, so a left-open session cannot be used to guess it."""
-    if current_user.is_authenticated:
-        return f"password-change:{current_user.id}"
-    return f"password-change-anon:{client_address()}"
+    return ratelimit.Limit("password-change", str(user.id), current_app.config["LOGIN_LIMIT"])
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @allow(*Role)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT"], methods=["POST"], key_func=_change_key,
-               deduct_when=lambda resp: resp.status_code != 302, scope="password-change")
 def change_password() -> Response | tuple[str, int] | str:
     user: User = current_user._get_current_object()  # type: ignore[attr-defined]
     form = ChangePasswordForm()
     form.account_email = user.email
     if form.validate_on_submit():
-        if not verify_password(user.password_hash, form.current.data):
+        # End the request's transaction first: the counter is written on a connection of its own (on SQLite
+        # two writers in one request would wait for each other), and the slow hash checks run without a lock.
+        db.session.rollback()
+        db.mark_write_intent(False)
+        ticket = ratelimit.reserve(_change_limit(user))  # counted before the check, given back when right
+        if ticket is None:
+            abort(429)
+        current_ok = verify_password(user.password_hash, form.current.data)
+        unchanged = current_ok and verify_password(user.password_hash, form.password.data)
+        if current_ok:
+            ratelimit.refund(ticket)
+        db.start_writing()
+        if not current_ok:
             form.current.errors = [_("This is not your current password.")]
             audit.record(db.session, "password_change_failed", "user", user.id, user=user)
             db.session.commit()
-        elif verify_password(user.password_hash, form.password.data):
+        elif unchanged:
             form.password.errors = [_("Choose a password different from your current one.")]
         else:
             services.change_password(db.session, user, form.password.data)

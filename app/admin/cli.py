@@ -1,7 +1,7 @@
 """`flask agencies|units|users ...`: administration from the command line (first admin, scripted set-up).
 
 Audited with actor "cli". Bad input ends with a clear message and exit code 1; the set-password link is printed
-(there is no mail server), built on --base-url or BASE_URL because a command has no request to take a host from.
+(there is no mail server), built on --base-url or BASE_URL (app.links), as the web pages build theirs.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..account.services import IssuedLink
+from ..config import ConfigError, check_base_url
 from ..db import db
+from ..links import set_password_url
 from ..models import Agency, Unit, User
 from . import services
 from .services import AdminError
@@ -64,23 +66,20 @@ def _user(session: Session, email: str) -> User:
 
 
 def _base_url(option: str | None) -> str:
-    base = (option or current_app.config["BASE_URL"]).strip()
-    if not base.startswith(("http://", "https://")):
-        raise click.ClickException(f"The base URL must start with http:// or https://, not {base!r}.")
-    return base.rstrip("/")
+    try:
+        return check_base_url(option or current_app.config["BASE_URL"])
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _print_link(user: User, link: IssuedLink, base_url: str) -> None:
-    from ..account.services import link_url
-
-    with current_app.test_request_context("/", base_url=base_url):
-        url = link_url(link.token)
+    url = set_password_url(link.token, base_url)
     click.echo(f"One-time set-password link for {user.email}, valid until "
                f"{link.expires_at:%Y-%m-%d %H:%M} UTC. Hand it over through a channel you trust:")
     click.echo(url)
 
 
-BASE_URL_HELP = "Address of the service, used to build the link (default: BASE_URL, else http://127.0.0.1:5000)."
+BASE_URL_HELP = "Address of the service, used to build the link (default: BASE_URL)."
 
 
 def init_app(app: Flask) -> None:

@@ -104,6 +104,23 @@ def _email_taken(session: Session, email: str) -> bool:
     return session.scalars(select(User.id).where(func.lower(User.email) == email.lower())).first() is not None
 
 
+def _email_taken_message(session: Session, email: str, by: User | None) -> str:
+    """What the creator may be told about an e-mail address already in use.
+
+    Admins and the CLI see every agency: they are told plainly. A supervisor sees only its own agency: an
+    account there may be named (it is in the supervisor's own list), but an address used in another agency
+    gets a message that says nothing about that agency or that an account exists there. (That the address
+    cannot be used at all is unavoidable: addresses are unique across the service.)
+    """
+    if by is None or by.role == Role.ADMIN:
+        return _("An account with the e-mail address %(email)s already exists.", email=email)
+    owner = session.scalars(select(User.agency_id).where(func.lower(User.email) == email.lower())).first()
+    if owner is not None and owner == by.agency_id:
+        return _("An account with the e-mail address %(email)s already exists in your agency: find it in the "
+                 "accounts list.", email=email)
+    return _("This e-mail address cannot be used for a new account. Check it, or ask an administrator.")
+
+
 def create_agency(session: Session, name: str, *, by: User | None) -> Agency:
     """Create an agency; its name must be unique (case-insensitive)."""
     name = clean_name(name, what=_("The agency name"))
@@ -173,7 +190,8 @@ def create_user(session: Session, *, email: str, name: str, role: str, agency: A
                            unit=unit.name, agency=agency.name))
     if role == Role.MEMBER and unit is None:
         raise AdminError(_("A member belongs to a unit: choose one."))
-    taken = _("An account with the e-mail address %(email)s already exists.", email=email)
+    # Worded before the insert: in a race (the address inserted meanwhile) it is the neutral one for a supervisor.
+    taken = _email_taken_message(session, email, by)
     if _email_taken(session, email):
         raise DuplicateError(taken)
     user = User(email=email, name=name, role=role, agency_id=agency.id, unit_id=unit.id if unit else None,

@@ -22,9 +22,10 @@ from ..access import (
     scope_managed_units,
     scope_users,
 )
-from ..account.services import IssuedLink, link_url
+from ..account.services import IssuedLink
 from ..db import db
 from ..errors import fail
+from ..links import set_password_url
 from ..models import Agency, PasswordToken, Role, Unit, User, utcnow
 from . import services
 from .forms import ROLE_LABELS, ActionForm, NameForm, UserForm
@@ -212,7 +213,7 @@ def _user_form() -> UserForm:
 
 def _show_link(user: User, link: IssuedLink, *, created: bool) -> str:
     """The one and only time the clear link exists: on this page, never stored, never flashed into a cookie."""
-    return render_template("admin/link.html", user=user, link=link_url(link.token), expires_at=link.expires_at,
+    return render_template("admin/link.html", user=user, link=set_password_url(link.token), expires_at=link.expires_at,
                            created=created)
 
 

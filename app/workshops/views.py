@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 import segno
 from flask import (
@@ -30,14 +30,15 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response as WResponse
 from wtforms.fields.choices import SelectChoice
 
-from .. import audit
+from .. import audit, ratelimit
 from ..access import allow, get_conversion_unit, get_workshop, public, scope_conversion_units, scope_workshops
 from ..content import Content, Recommendation
 from ..content.current import current as current_content
 from ..content.current import for_version
 from ..db import db
 from ..errors import fail
-from ..extensions import csrf, limiter
+from ..extensions import client_address, csrf
+from ..links import external_url
 from ..models import Role, User, utcnow
 from ..reports.pdf import render_pdf
 from . import board as board_mod
@@ -63,26 +64,39 @@ def _content(w: Workshop) -> Content:
 
 
 def _join_url(w: Workshop) -> str:
-    return url_for("workshops.join_link", code=w.code, _external=True)
+    return external_url("workshops.join_link", code=w.code)
 
 
 # --- participants ---------------------------------------------------------------------------------------------
 
 
-def _join_failed(resp: WResponse) -> bool:
-    """Only failed code attempts count: a whole class behind one NAT address joins without being throttled."""
-    return resp.status_code in (404, 410)
+def _join_limit() -> ratelimit.Limit:
+    """Failed join-code attempts per address. Only failures count: a whole class behind one NAT address joins
+    without being throttled, and its joins cost one read of the counter and no write."""
+    return ratelimit.Limit("workshop-join", client_address(), current_app.config["WORKSHOP_JOIN_LIMIT"])
 
 
-def _join_breach(limit: object) -> None:
-    """Record the refusal best-effort: the link is opened with a GET, and the 429 page must come whatever happens."""
-    detail = str(getattr(limit, "limit", ""))
-    db.best_effort(lambda session: audit.record(session, "workshop_join_rate_limited", "workshop", "", detail=detail),
-                   f"audit event workshop_join_rate_limited ({detail})")
+def _join_refused() -> NoReturn:
+    """Refuse with 429; the refusal is audited best-effort, since the join link is opened with a GET and the
+    429 page must come whatever happens to that write."""
+    db.session.rollback()
+    db.best_effort(lambda session: audit.record(session, "workshop_join_rate_limited", "workshop", "",
+                                                detail="failed join-code limit"),
+                   "audit event workshop_join_rate_limited")
+    abort(429)
 
 
-join_limit = limiter.shared_limit(lambda: current_app.config["WORKSHOP_JOIN_LIMIT"], scope="workshop-join",
-                                  deduct_when=_join_failed, on_breach=_join_breach)
+def _check_join_limit() -> None:
+    if ratelimit.exhausted(_join_limit()):
+        _join_refused()
+
+
+def _count_failed_join() -> None:
+    """Count a wrong, closed or expired code; when that passes the limit, the refusal replaces the answer, so
+    no more failed guesses are answered than the limit allows, however many arrive at once."""
+    db.session.rollback()  # the counter is written on a connection of its own: hold no lock here meanwhile
+    if ratelimit.reserve(_join_limit()) is None:
+        _join_refused()
 
 JOIN_MESSAGES = {
     services.JOIN_WRONG: lambda: _("There is no workshop with this code. Check the code on the screen and try "
@@ -108,24 +122,24 @@ def join_form() -> tuple[str, int]:
 
 @bp.route("/w/j/<code>")
 @public
-@join_limit
 def join_link(code: str) -> tuple[str, int]:
     """The address in the QR code: shows the join form with the code filled in (joining itself is a POST, so
     link previews and prefetchers never create participants). The page of an open workshop is mostly served
     from a kept copy (see join_page): the whole room opens it in the same second."""
+    _check_join_limit()
     w, why = services.find_for_join(db.session, code)
 
     def form() -> JoinForm:
         return JoinForm(formdata=None, code=services.format_code(services.normalise_code(code)))
 
     if w is None or why != services.JOIN_OK:
+        _count_failed_join()
         return _render_join(form(), 404 if why == services.JOIN_WRONG else 410, why)
     return join_page(w, lambda: _render_join(form(), 200, why, w)[0]), 200
 
 
 @bp.route("/w/join", methods=["POST"])
 @public
-@join_limit
 def join() -> WResponse | tuple[str, int]:
     # Checks run in a read transaction; SQLite's write lock is taken only for the insert, so a room joining
     # in the same second queues for a millisecond each, not for the whole request.
@@ -133,8 +147,10 @@ def join() -> WResponse | tuple[str, int]:
     form = JoinForm()
     if not form.validate_on_submit():
         return _render_join(form, 422)
+    _check_join_limit()
     w, why = services.find_for_join(db.session, form.code.data)
     if w is None or why != services.JOIN_OK:
+        _count_failed_join()
         return _render_join(form, 404 if why == services.JOIN_WRONG else 410, why)
     target = url_for("workshops.participant_home", workshop_id=w.id)
     if services.participant_for(db.session, w.id, _cookie_token(w.id)) is not None:
@@ -339,7 +355,8 @@ def _board_context(w: Workshop) -> dict[str, Any]:
     now = utcnow()
     return dict(w=w, board=board, participation=services.participation(db.session, w, total),
                 hists=svg.histograms(board.questions), code=services.format_code(w.code),
-                join_url=_join_url(w), code_expired=w.is_open and w.code_expires_at <= now, now=now,
+                join_url=_join_url(w), join_base=external_url("workshops.join_form"),
+                code_expired=w.is_open and w.code_expires_at <= now, now=now,
                 open_rec=content.recommendation_by_id.get(w.open_recommendation_id or ""),
                 retention_days=current_app.config["WORKSHOP_RETENTION_DAYS"], k_min=board_mod.K_MIN)
 
@@ -365,7 +382,7 @@ def board_fragment(workshop_id: int) -> str:
 def join_screen(workshop_id: int) -> str:
     w = get_workshop(workshop_id)
     return render_template("workshops/join_screen.html", w=w, code=services.format_code(w.code),
-                           join_url=_join_url(w), join_base=url_for("workshops.join_form", _external=True),
+                           join_url=_join_url(w), join_base=external_url("workshops.join_form"),
                            code_expired=w.is_open and w.code_expires_at <= utcnow())
 
 
