@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-workshop bench-analytics clean
+.PHONY: run test lint bench bench-workshop bench-analytics clean translations extract translations-update \
+	translations-import translations-check
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -14,13 +15,34 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Compiled catalogs (.mo) are built here, never committed: each is remade when its .po changes.
+MO := $(patsubst %.po,%.mo,$(wildcard app/translations/*/LC_MESSAGES/messages.po))
+%.mo: %.po | $(STAMP)
+	$(BIN)/python -m app.i18n_tools compile
+
+translations: $(MO)
+
+# For translators (docs/translating.md): template from the sources, merge into each language, import a
+# translator's JSON (make translations-import LANG=es JSON=es.json), and the completeness check.
+extract: $(STAMP)
+	$(BIN)/python -m app.i18n_tools extract
+
+translations-update: extract
+	$(BIN)/python -m app.i18n_tools update
+
+translations-import: $(STAMP)
+	$(BIN)/python -m app.i18n_tools import $(LANG) $(JSON)
+
+translations-check: $(STAMP)
+	$(BIN)/python -m app.i18n_tools check
+
 run: export APP_ENV ?= development
-run: $(STAMP)
+run: $(STAMP) translations
 	FLASK_APP=wsgi.py $(BIN)/flask db-upgrade
 	FLASK_APP=wsgi.py $(BIN)/flask demo load
 	FLASK_APP=wsgi.py $(BIN)/flask run --host 127.0.0.1 --port 5000
 
-test: $(STAMP)
+test: $(STAMP) translations
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -23,7 +23,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     # Fail fast: a malformed content file stops the app with the path of the bad field.
     app.extensions["content"] = ContentRegistry.from_paths(
-        app.config["CONTENT_FILE"], app.config["CONTENT_ARCHIVE_DIR"]
+        app.config["CONTENT_FILE"], app.config["CONTENT_ARCHIVE_DIR"], app.config["LANGUAGES"]
     )
 
     from . import auth, cli, errors, security
@@ -32,7 +32,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app)
+    from .i18n import select_locale
+
+    babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     auth.init_login(app, login_manager)
     security.init_app(app)

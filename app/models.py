@@ -94,6 +94,8 @@ class User(Base):
     # Bumped on logout and password change: every session cookie carrying an older value is dead.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The interface language the person chose (None: follow the browser); see app/i18n.py.
+    language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     agency: Mapped[Agency | None] = relationship()

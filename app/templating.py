@@ -7,19 +7,13 @@ from typing import Any
 
 from flask import Flask, current_app, g, has_app_context
 from flask_babel import get_locale, get_translations
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from .content import Content, Question
-from .display import fmt_level, fmt_pct
+from .display import fmt_date, fmt_dt, fmt_level, fmt_pct
+from .i18n import LANGUAGE_NAMES, languages
 from .scoring import VALID_VALUES
-
-
-def fmt_dt(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def fmt_date(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d")
 
 
 def _translations() -> Any:
@@ -72,7 +66,22 @@ def _choices_macro() -> Any:
     return current_app.jinja_env.get_template("_macros.html").module.level_choices_html  # type: ignore[attr-defined]
 
 
+# Short role names for page headers and lists (the account form explains each role at more length).
+ROLE_NAMES = {"member": _l("member"), "supervisor": _l("supervisor"), "admin": _l("administrator"),
+              "trainer": _l("trainer")}
+
+
+def role_label(role: str) -> str:
+    return str(ROLE_NAMES.get(role, role))
+
+
+def current_language() -> str:
+    return str(get_locale() or "en")
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(role_label=role_label, current_language=current_language,
+                                 language_codes=languages, language_name=lambda c: LANGUAGE_NAMES.get(c, c))
     app.jinja_env.globals.update(_=template_gettext, ngettext=template_ngettext, level_choices=level_choices)
     app.jinja_env.filters.update(level=fmt_level, pct=fmt_pct, dt=fmt_dt, date=fmt_date)
     app.jinja_env.globals["marking"] = lambda: app.config["HANDLING_MARKING"]
