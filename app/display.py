@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
-from flask import has_request_context
+from flask import has_app_context
 from flask_babel import get_locale
 
 
@@ -23,8 +23,8 @@ def round_half_up(value: float, places: int = 0) -> Decimal:
 
 
 def locale_code() -> str:
-    """The request's language; English outside a request (CLI, background work) unless one is pushed."""
-    if has_request_context():
+    """The request's language (or the one forced with ``flask_babel.force_locale``); English outside the app."""
+    if has_app_context():
         return str(get_locale() or "en")
     return "en"
 

@@ -206,12 +206,13 @@ class PasswordToken(Base):
 
 
 class ReportCache(Base):
-    """Rendered PDF of a submitted assessment; valid while the assessment's version_id is unchanged."""
+    """Rendered PDF of a submitted assessment in one language; valid while its version_id is unchanged."""
 
     __tablename__ = "report_cache"
     assessment_id: Mapped[int] = mapped_column(
         ForeignKey("assessment.id", ondelete="CASCADE"), primary_key=True
     )
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
     assessment_version: Mapped[int] = mapped_column(Integer)
     generated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     pdf: Mapped[bytes] = mapped_column(LargeBinary)

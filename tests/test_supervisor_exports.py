@@ -238,7 +238,7 @@ def test_agency_zip_streams_every_units_latest_pdf_using_the_cache(app, world, b
     marker = _marker_pdf()
     with app.app_context(), db.writing():
         a = db.session.get(Assessment, assessed["latest"])
-        db.session.add(ReportCache(assessment_id=a.id, assessment_version=a.version_id, pdf=marker))
+        db.session.add(ReportCache(assessment_id=a.id, language="en", assessment_version=a.version_id, pdf=marker))
     browser.login(email("supervisor_a"))
     resp = streamed(browser, "/agency/reports.zip")
     assert resp.status_code == 200 and resp.was_streamed and resp.mimetype == "application/zip"

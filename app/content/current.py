@@ -6,7 +6,7 @@ Pages and reports take the content in the language of the request (``flask_babel
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context
+from flask import current_app, has_app_context
 from flask_babel import get_locale
 
 from . import Content, ContentRegistry
@@ -19,7 +19,7 @@ def registry() -> ContentRegistry:
 def _language(language: str | None) -> str:
     if language:
         return language
-    if has_request_context():
+    if has_app_context():
         return str(get_locale() or "en")
     return "en"
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -164,11 +165,11 @@ class ReportContext:
 
 def value_label(content: Content, value: str | None) -> str:
     if value is None:
-        return "Unanswered"
+        return _("Unanswered")
     if value == "na":
-        return "Not applicable"
+        return _("Not applicable")
     if value == "unknown":
-        return "Don't know (counted as 0)"
+        return _("Don't know (counted as 0)")
     lvl = content.levels[int(value)]
     return f"{lvl.level} – {lvl.label}"
 

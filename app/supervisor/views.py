@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_babel import force_locale
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -14,6 +15,7 @@ from ..access import ASSESSMENT_ROLES, allow, get_assessment, scope_assessments,
 from ..content.current import current as current_content
 from ..content.current import for_version
 from ..db import db
+from ..display import locale_code
 from ..models import Assessment, Role, Unit
 from ..reports import context as report_context
 from ..reports.pdf import render_pdf
@@ -151,13 +153,13 @@ def agency_zip() -> Response:
         name = exports.safe_name(r.name, r.latest.title, str(r.latest.id), ext="pdf")
         index.append([r.name, name, str(r.latest.id), r.latest.title,
                       r.latest.submitted_at.isoformat() if r.latest.submitted_at else "", "yes" if r.overdue else "no"])
-        entries.append((name, _pdf_producer(app, r.latest.id)))
+        entries.append((name, _pdf_producer(app, r.latest.id, locale_code())))
     entries.append(("index.csv", lambda: "".join(exports.csv_stream(index[0], index[1:])).encode("utf-8")))
     return _attachment(exports.zip_stream(entries), "application/zip",
                        exports.safe_name("gap-reports", d.agency, ext="zip"))
 
 
-def _pdf_producer(app: Any, assessment_id: int) -> Callable[[], bytes]:
+def _pdf_producer(app: Any, assessment_id: int, language: str) -> Callable[[], bytes]:
     """One unit's PDF, from the cache or rendered (and cached) as the gap report download does it.
 
     Each PDF is made inside its own application context (and session), opened and closed around that one
@@ -166,7 +168,7 @@ def _pdf_producer(app: Any, assessment_id: int) -> Callable[[], bytes]:
     """
 
     def produce() -> bytes:
-        with app.app_context():
+        with app.app_context(), force_locale(language):
             a = db.session.get(Assessment, assessment_id)
             if a is None:
                 return b""
@@ -175,7 +177,7 @@ def _pdf_producer(app: Any, assessment_id: int) -> Callable[[], bytes]:
             db.session.rollback()  # end the read before taking SQLite's write lock
             if fresh:
                 with db.writing() as session:
-                    store_pdf(session, assessment_id, version, data)
+                    store_pdf(session, assessment_id, version, data, language)
             return data
 
     return produce
