@@ -160,7 +160,11 @@ def exposure_bars(content: Content, scores: Scores) -> str:
     for i, p in enumerate(content.pillars):
         y = 5 + i * (bar_h + gap)
         val = scores.exposure[p.id]
-        out.append(f'<text x="0" y="{y + 16}" font-size="13" fill="#222">{_e(p.name)}</text>')
+        # Pillar names run long in some languages ("Llibertat per viure amb dignitat"): up to two lines.
+        lines = _wrap(p.name, 24)[:2]
+        first = y + 16 if len(lines) == 1 else y + 9
+        tspans = "".join(f'<tspan x="0" y="{first + k * 14}">{_e(t)}</tspan>' for k, t in enumerate(lines))
+        out.append(f'<text font-size="12.5" fill="#222">{tspans}</text>')
         out.append(f'<rect x="{label_w}" y="{y}" width="{track}" height="{bar_h}" fill="#eef0f3"/>')
         out.append(f'<rect x="{label_w}" y="{y}" width="{track * val / 100:.1f}" height="{bar_h}" '
                    f'fill="{_shade(val, 100) if val else "#eef0f3"}"/>')
