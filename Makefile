@@ -4,15 +4,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-workshop bench-analytics clean translations extract translations-update \
-	translations-import translations-check
+.PHONY: run test lint lock lock-check bench bench-workshop bench-analytics clean translations extract \
+	translations-update translations-import translations-check
+
+# Installs are repeatable: every dependency comes from the hash-pinned lock files (see tools/lockfile.py).
+# After changing dependencies in pyproject.toml, `make lock` re-resolves both lock files in one command.
+UV_VERSION ?= 0.13.9
+LOCK_FLAGS := --universal --generate-hashes --python-version 3.11 --quiet --custom-compile-command 'make lock'
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml requirements-dev.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 # Compiled catalogs (.mo) are built here, never committed: each is remade when its .po changes.
@@ -43,11 +49,24 @@ run: $(STAMP) translations
 	FLASK_APP=wsgi.py $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 test: $(STAMP) translations
+	$(BIN)/python tools/lockfile.py check
 	$(BIN)/ruff check .
+	$(BIN)/mypy app
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy app
+
+# Re-resolve both lock files from pyproject.toml (newest versions its ranges allow), with hashes.
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) --extra dev -o requirements-dev.lock
+	$(BIN)/python tools/lockfile.py check
+
+lock-check: | $(BIN)/python
+	$(BIN)/python tools/lockfile.py check
 
 bench: $(STAMP)
 	$(BIN)/python bench/pdf.py
@@ -61,4 +80,4 @@ bench-analytics: $(STAMP)
 	$(BIN)/python bench/analytics.py
 
 clean:
-	rm -rf $(VENV) instance/*.sqlite3 .pytest_cache
+	rm -rf $(VENV) instance/*.sqlite3 .pytest_cache .mypy_cache

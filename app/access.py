@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple, overload
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, select
 
 from .db import db
-from .models import Agency, Assessment, Role, Unit, User
+from .models import Agency, Assessment, AuditEvent, Role, Unit, User
 from .workshops.models import Workshop
 
 F = TypeVar("F", bound=Callable[..., Any])
+Ts = TypeVarTuple("Ts")
 ACCESS_ATTR = "_access_rule"
 PUBLIC = "public"
 
@@ -41,15 +42,26 @@ def rule_of(view: Callable[..., Any] | None) -> frozenset[str] | None:
 ASSESSMENT_ROLES = (Role.MEMBER, Role.SUPERVISOR)
 
 
-def scope_assessments(user: User, stmt: Select[Any] | None = None) -> Select[Any]:
-    """Restrict an Assessment query to what ``user`` may see: own unit (member) or own agency (supervisor)."""
+@overload
+def scope_assessments(user: User) -> Select[Assessment]: ...
+
+
+@overload
+def scope_assessments(user: User, stmt: Select[*Ts]) -> Select[*Ts]: ...
+
+
+def scope_assessments(user: User, stmt: Select[*tuple[Any, ...]] | None = None) -> Select[*tuple[Any, ...]]:
+    """Restrict an Assessment query to what ``user`` may see: own unit (member) or own agency (supervisor).
+
+    ``stmt`` may select any columns (the comparison picker selects a few); by default whole Assessments.
+    """
     stmt = stmt if stmt is not None else select(Assessment)
     stmt = stmt.join(Unit, Unit.id == Assessment.unit_id)
     if user.role == Role.SUPERVISOR and user.agency_id is not None:
         return stmt.where(Unit.agency_id == user.agency_id)
     if user.role == Role.MEMBER and user.unit_id is not None:
         return stmt.where(Assessment.unit_id == user.unit_id, Unit.agency_id == user.agency_id)
-    return stmt.where(False)  # everyone else sees no assessment at all
+    return stmt.where(false())  # everyone else sees no assessment at all
 
 
 def scope_units(user: User) -> Select[Any]:
@@ -58,7 +70,7 @@ def scope_units(user: User) -> Select[Any]:
         return stmt.where(Unit.agency_id == user.agency_id)
     if user.role == Role.MEMBER and user.unit_id is not None:
         return stmt.where(Unit.id == user.unit_id, Unit.agency_id == user.agency_id)
-    return stmt.where(False)
+    return stmt.where(false())
 
 
 def get_assessment(assessment_id: int, *, for_update: bool = False) -> Assessment:
@@ -79,7 +91,7 @@ def scope_workshops(user: User) -> Select[Any]:
     nothing in a workshop needs a second trainer. Supervisors and admins see no workshops at all.
     """
     if user.role != Role.TRAINER or user.agency_id is None:
-        return select(Workshop).where(False)
+        return select(Workshop).where(false())
     return select(Workshop).where(Workshop.created_by_id == user.id, Workshop.agency_id == user.agency_id)
 
 
@@ -92,6 +104,36 @@ def get_workshop(workshop_id: int, *, for_update: bool = False) -> Workshop:
     if found is None:
         abort(404)
     return found
+
+
+def scope_conversion_units(user: User) -> Select[Any]:
+    """Units a trainer may turn a workshop's consensus into a draft assessment of: those of its own agency.
+
+    The trainer never sees those assessments afterwards (trainers see no assessment at all); the draft is the
+    unit's to review and submit.
+    """
+    stmt = select(Unit).order_by(Unit.name)
+    if user.role == Role.TRAINER and user.agency_id is not None:
+        return stmt.where(Unit.agency_id == user.agency_id)
+    return stmt.where(false())
+
+
+def get_conversion_unit(unit_id: int) -> Unit:
+    """The unit if the current trainer may convert a workshop into it; 404 otherwise."""
+    return _one_or_404(scope_conversion_units(current_user).where(Unit.id == unit_id))
+
+
+# --- Audit log: an admin reads every event, a supervisor those of its own agency, nobody else any ------------
+
+
+def scope_audit_events(user: User) -> Select[Any]:
+    """Audit events ``user`` may read. A supervisor without an agency reads none (not the events that have none)."""
+    stmt = select(AuditEvent)
+    if user.role == Role.ADMIN:
+        return stmt
+    if user.role == Role.SUPERVISOR and user.agency_id is not None:
+        return stmt.where(AuditEvent.agency_id == user.agency_id)
+    return stmt.where(false())
 
 
 # --- Administration: who may manage which agencies, units and users -------------------------------------------
@@ -114,7 +156,7 @@ def scope_managed_agencies(user: User) -> Select[Any]:
         return stmt
     if user.role == Role.SUPERVISOR and user.agency_id is not None:
         return stmt.where(Agency.id == user.agency_id)
-    return stmt.where(False)
+    return stmt.where(false())
 
 
 def scope_managed_units(user: User) -> Select[Any]:
@@ -123,7 +165,7 @@ def scope_managed_units(user: User) -> Select[Any]:
         return stmt
     if user.role == Role.SUPERVISOR and user.agency_id is not None:
         return stmt.where(Unit.agency_id == user.agency_id)
-    return stmt.where(False)
+    return stmt.where(false())
 
 
 def scope_users(user: User) -> Select[Any]:
@@ -133,7 +175,7 @@ def scope_users(user: User) -> Select[Any]:
         return stmt
     if user.role == Role.SUPERVISOR and user.agency_id is not None:
         return stmt.where(User.agency_id == user.agency_id, User.role == Role.MEMBER.value)
-    return stmt.where(False)
+    return stmt.where(false())
 
 
 def _one_or_404(stmt: Select[Any]) -> Any:

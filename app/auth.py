@@ -87,7 +87,7 @@ def _on_breach(limit: object) -> None:
                deduct_when=_failed, on_breach=_on_breach, scope="login-account")
 @limiter.limit(lambda: current_app.config["LOGIN_IP_LIMIT"], methods=["POST"], deduct_when=_failed,
                on_breach=_on_breach, scope="login-address")
-def login() -> Response | str:
+def login() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
@@ -96,7 +96,8 @@ def login() -> Response | str:
         email = form.email.data.strip().lower()
         user = db.session.scalars(select(User).where(func.lower(User.email) == email)).first()
         ok = user is not None and user.active and verify_password(user.password_hash, form.password.data)
-        rehashed = hash_password(form.password.data) if ok and needs_rehash(user.password_hash or "") else None
+        rehashed = (hash_password(form.password.data)
+                    if ok and user is not None and needs_rehash(user.password_hash or "") else None)
         db.session.rollback()
         with db.writing() as ws:
             if user is not None:

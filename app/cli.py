@@ -107,8 +107,10 @@ def init_app(app: Flask) -> None:
     init_workshop_cli(app)
 
     from .admin.cli import init_app as init_admin_cli
+    from .ops.cli import init_app as init_ops_cli
 
     init_admin_cli(app)
+    init_ops_cli(app)
 
 
 def init_workshop_cli(app: Flask) -> None:

@@ -7,9 +7,12 @@ import os
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -67,6 +70,28 @@ def reset_pool_after_fork(engine: Engine) -> None:
             alive.dispose(close=False)
 
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+_UPSERTS: dict[tuple[str, type, tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
+def upsert(session: Session, model: type, rows: list[dict[str, Any]], keys: list[str], update: list[str]) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET update: two racing writers can neither fail nor store two rows.
+
+    The one upsert of the app (workshop answers and consensus, the PDF cache). SQLite and PostgreSQL spell it
+    alike but SQLAlchemy has one construct per dialect; the statement is built once per dialect, table and
+    columns, because it is on every workshop participant's save path and building costs more than running it.
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    key = (dialect, model, tuple(keys), tuple(update))
+    stmt = _UPSERTS.get(key)
+    if stmt is None:
+        ins = pg_insert(model) if dialect == "postgresql" else sqlite_insert(model)
+        stmt = _UPSERTS[key] = ins.on_conflict_do_update(index_elements=keys,
+                                                         set_={c: ins.excluded[c] for c in update})
+    session.execute(stmt, rows)
 
 
 class Database:

@@ -46,7 +46,7 @@ def seed_large_agency(conn: Connection, content: Content, *, name: str, n_units:
     conn.execute(insert(User), [{"email": email, "name": "Agency Supervisor", "role": "supervisor",
                                  "agency_id": agency_id, "password_hash": hash_password(password),
                                  "active": True, "session_epoch": 0}])
-    rows = []
+    rows: list[dict[str, Any]] = []
     for u_index, unit_id in enumerate(unit_ids):
         late = 400 if u_index % 9 == 0 else 0  # every ninth unit is overdue
         for k in range(per_unit):

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from babel.messages.catalog import Catalog, Message
+from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
@@ -72,6 +72,11 @@ def extract() -> Catalog:
     return cat
 
 
+def _messages(cat: Catalog) -> list[Any]:
+    """The catalog's messages; Babel types ``Message.id`` loosely, so this module handles them as Any."""
+    return list(cat)
+
+
 def _write(cat: Catalog, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
@@ -107,7 +112,7 @@ def import_json(lang: str, source: Path) -> int:
         update([lang])
     cat = _read(path, lang)
     n = 0
-    for msg in cat:
+    for msg in _messages(cat):
         if not msg.id:
             continue
         key = msg.id[0] if isinstance(msg.id, tuple) else msg.id
@@ -132,7 +137,7 @@ def import_json(lang: str, source: Path) -> int:
 def export_json(lang: str, target: Path) -> None:
     cat = _read(po_path(lang), lang)
     out: dict[str, Any] = {}
-    for msg in cat:
+    for msg in _messages(cat):
         if not msg.id:
             continue
         if isinstance(msg.id, tuple):
@@ -151,8 +156,8 @@ def problems(langs: Iterable[str] | None = None) -> list[str]:
     out: list[str] = []
     template = _read(POT)
     current = extract()
-    wanted = {m.id for m in current if m.id}
-    have = {m.id for m in template if m.id}
+    wanted = {m.id for m in _messages(current) if m.id}
+    have = {m.id for m in _messages(template) if m.id}
     out += [f"messages.pot: missing {mid!r} (run make extract)" for mid in sorted(wanted - have, key=str)]
     out += [f"messages.pot: stale {mid!r} (run make extract)" for mid in sorted(have - wanted, key=str)]
     for lang in langs or languages():
@@ -161,9 +166,9 @@ def problems(langs: Iterable[str] | None = None) -> list[str]:
             out.append(f"{lang}: no catalog at {path.relative_to(ROOT)}")
             continue
         cat = _read(path, lang)
-        by_id = {m.id: m for m in cat if m.id}
+        by_id = {m.id: m for m in _messages(cat) if m.id}
         for mid in sorted(wanted, key=str):
-            msg: Message | None = by_id.get(mid)
+            msg = by_id.get(mid)
             label = mid[0] if isinstance(mid, tuple) else mid
             if msg is None:
                 out.append(f"{lang}: missing {label!r}")

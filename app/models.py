@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from .db import Base
+from .scoring import VALID_VALUES
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -56,7 +57,8 @@ class Status(enum.StrEnum):
     REOPENED = "reopened"
 
 
-ANSWER_VALUES = ("0", "1", "2", "3", "4", "na", "unknown")
+# SQL list of the stored answer values for the CHECK constraints (here and in workshops/models.py).
+ANSWER_VALUES_SQL = "(" + ",".join(f"'{v}'" for v in VALID_VALUES) + ")"
 COMMENT_MAX = 4000
 
 
@@ -174,7 +176,7 @@ class Answer(Base):
     __tablename__ = "answer"
     __table_args__ = (
         UniqueConstraint("assessment_id", "question_id", name="uq_answer_assessment_question"),
-        CheckConstraint("value IS NULL OR value IN ('0','1','2','3','4','na','unknown')", name="value_known"),
+        CheckConstraint(f"value IS NULL OR value IN {ANSWER_VALUES_SQL}", name="value_known"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id", ondelete="CASCADE"), index=True)

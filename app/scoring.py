@@ -5,15 +5,20 @@ Full precision throughout; rounding happens only where numbers are displayed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Protocol
 
-PILLARS = ("fear", "want", "indignity")
+from .content import PILLARS  # the content names the pillars; scoring's callers import them from here too
+
+# The stored answer values, the one list of them: forms, CHECK constraints, SQL aggregates and the workshop
+# all use these names.
 LEVEL_VALUES = ("0", "1", "2", "3", "4")
 SPECIAL_VALUES = ("na", "unknown")
 VALID_VALUES = LEVEL_VALUES + SPECIAL_VALUES
+COUNTED_VALUES = (*LEVEL_VALUES, "unknown")  # "unknown" counts as level 0; "na" is left out
 DEFAULT_TARGET = 3
 
 SCORED = "scored"
@@ -21,14 +26,22 @@ NOT_APPLICABLE = "not_applicable"
 NOT_ANSWERED = "not_answered"
 
 
+# Read-only properties, not attributes: the content's frozen dataclasses (and anything else with these fields)
+# satisfy them, and scoring promises not to write to the content it is given.
 class QuestionLike(Protocol):
-    id: str
+    @property
+    def id(self) -> str: ...
 
 
 class RecommendationLike(Protocol):
-    id: str
-    number: int
-    pillars: Mapping[str, int]
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def pillars(self) -> Mapping[str, int]: ...
 
     @property
     def questions(self) -> tuple[QuestionLike, ...]: ...
@@ -86,6 +99,12 @@ class Scores:
     def gaps(self) -> tuple[RecScore, ...]:
         by_id = self.by_id
         return tuple(by_id[i] for i in self.ranking)
+
+
+def level_floor(value: float) -> int:
+    """The whole level 0-4 a score has reached. The tolerance keeps a mean that float arithmetic left at
+    2.9999999 on level 3, where the exact mean is."""
+    return max(0, min(4, math.floor(value + 1e-9)))
 
 
 def level_of(value: str) -> int | None:
@@ -153,6 +172,9 @@ def score_aggregates(
     total = answered = 0
     empty = RecAggregate()
     exact: dict[str, tuple[Fraction, Fraction, Fraction]] = {}  # id -> (C, G, P) without rounding error
+    current: float | None
+    gap: float | None
+    priority: float | None
     for rec in content.recommendations:
         target = int(targets.get(rec.id, DEFAULT_TARGET))
         if not 1 <= target <= 4:

@@ -12,7 +12,19 @@ from markupsafe import Markup
 from .content import Content, Question
 from .display import fmt_date, fmt_dt, fmt_level, fmt_pct
 from .i18n import LANGUAGE_NAMES, languages
+from .reports.charts import level_bar
 from .scoring import VALID_VALUES
+
+# An assessment's status as people read it: badges, pickers, the PDF and the Word report all use this one mapping.
+STATUS_LABELS = {"draft": _l("Draft"), "submitted": _l("Submitted"), "reopened": _l("Reopened")}
+# The report's cover spells out that the numbers of an unsubmitted assessment may still change.
+REPORT_STATUS_LABELS = {"draft": _l("Draft (provisional results)"), "submitted": _l("Submitted"),
+                        "reopened": _l("Reopened (provisional results)")}
+
+
+def status_label(status: str, *, report: bool = False) -> str:
+    """The translated label of an assessment status (``report``: the gap report cover's longer wording)."""
+    return str((REPORT_STATUS_LABELS if report else STATUS_LABELS)[status])
 
 
 def _translations() -> Any:
@@ -81,7 +93,8 @@ def current_language() -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(role_label=role_label, current_language=current_language,
                                  language_codes=languages, language_name=lambda c: LANGUAGE_NAMES.get(c, c))
-    app.jinja_env.globals.update(_=template_gettext, ngettext=template_ngettext, level_choices=level_choices)
-    app.jinja_env.filters.update(level=fmt_level, pct=fmt_pct, dt=fmt_dt, date=fmt_date)
+    app.jinja_env.globals.update(_=template_gettext, ngettext=template_ngettext, level_choices=level_choices,
+                                 level_bar=level_bar)
+    app.jinja_env.filters.update(level=fmt_level, pct=fmt_pct, dt=fmt_dt, date=fmt_date, status_label=status_label)
     app.jinja_env.globals["marking"] = lambda: app.config["HANDLING_MARKING"]
     app.jinja_env.globals["organisation"] = lambda: app.config["ORGANISATION_NAME"]

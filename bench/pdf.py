@@ -8,7 +8,7 @@ It builds an app on a fresh SQLite database in a temporary directory, loads the 
 full gap report of the demo's submitted "Annual self-assessment 2026" of the "Anti-Trafficking Unit" (it
 has gaps and a previous submitted assessment, so every section, the comparison included, is in the PDF).
 
-  (a) our whole render   app.reports.views.render_report_pdf: report context, Jinja template, WeasyPrint
+  (a) our whole render   app.reports.services.render_report_pdf: report context, Jinja template, WeasyPrint
   (b) WeasyPrint alone   the same HTML (rendered once beforehand) through weasyprint.HTML(...).write_pdf()
                          with the same base URL, URL fetcher and pdf_tags=True as app.reports.pdf.render_pdf
   (c) context + template report context and "pdf/report.html", no PDF: what (a) adds to (b)
@@ -52,7 +52,7 @@ from app.db import db  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.models import Assessment, Unit  # noqa: E402
 from app.reports.pdf import BASE_URL, StaticOnlyFetcher  # noqa: E402
-from app.reports.views import build_context, render_report_pdf  # noqa: E402
+from app.reports.services import build_context, render_report_pdf  # noqa: E402
 
 UNIT = "Anti-Trafficking Unit"
 TITLE = "Annual self-assessment 2026"

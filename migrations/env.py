@@ -36,11 +36,24 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = make_engine(url)
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table (create a copy, drop the old one, rename); with foreign keys enforced,
+            # dropping a table that other tables' rows point at fails ("FOREIGN KEY constraint failed") as
+            # soon as the database holds data. The pragma only changes outside a transaction, so it is set on
+            # the driver's connection before the migration's transaction begins, and the keys are checked
+            # after it instead.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
-                          render_item=render_item)
+                          render_as_batch=sqlite, compare_type=True, render_item=render_item)
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            connection.rollback()
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+            if broken:
+                raise RuntimeError(f"The migration left rows whose foreign keys point nowhere: {broken[:5]}")
     engine.dispose()
 
 

@@ -77,8 +77,11 @@ ROUTES: list[Route] = [
     Route("reports.results", "GET", "/assessments/{id}/results", "assessment", UNIT_ROLES),
     Route("reports.pdf", "GET", "/assessments/{id}/report.pdf", "assessment", UNIT_ROLES),
     Route("reports.export_json", "GET", "/assessments/{id}/export.json", "assessment", UNIT_ROLES),
-    # Supervisors: agency-wide pages and downloads are theirs alone; per-assessment exports, trends and
-    # comparisons follow the assessment's scope (a member's own unit, a supervisor's agency).
+    Route("reports.docx", "GET", "/assessments/{id}/report.docx", "assessment", UNIT_ROLES),
+    Route("reports.export_csv", "GET", "/assessments/{id}/export.csv", "assessment", UNIT_ROLES),
+    Route("reports.export_xlsx", "GET", "/assessments/{id}/export.xlsx", "assessment", UNIT_ROLES),
+    # Supervisors: agency-wide pages and downloads are theirs alone; trends and comparisons follow the
+    # assessment's scope (a member's own unit, a supervisor's agency).
     Route("supervisor.dashboard", "GET", "/agency/", "-", everyone("supervisor")),
     Route("supervisor.agency_pdf", "GET", "/agency/report.pdf", "-", everyone("supervisor")),
     Route("supervisor.agency_csv", "GET", "/agency/export.csv", "-", everyone("supervisor")),
@@ -86,9 +89,6 @@ ROUTES: list[Route] = [
     Route("supervisor.agency_zip", "GET", "/agency/reports.zip", "-", everyone("supervisor")),
     Route("supervisor.trend", "GET", "/units/{id}/trend", "unit", UNIT_ROLES),
     Route("supervisor.compare", "GET", "/compare?a={id}&b={id}", "assessment", UNIT_ROLES),
-    Route("supervisor.assessment_csv", "GET", "/assessments/{id}/export.csv", "assessment", UNIT_ROLES),
-    Route("supervisor.assessment_xlsx", "GET", "/assessments/{id}/export.xlsx", "assessment", UNIT_ROLES),
-    Route("supervisor.assessment_docx", "GET", "/assessments/{id}/report.docx", "assessment", UNIT_ROLES),
     # Accounts and administration. The set-password page is public; an unknown token is a 400 for everyone.
     Route("account.set_password", "GET", "/set-password/not-a-real-token", "-", everyone(*ROLES)),
     Route("account.set_password", "POST", "/set-password/not-a-real-token", "-", everyone(*ROLES),
@@ -258,3 +258,36 @@ def test_access_matrix(app, world, role):
 def test_logout_needs_login(app, world):
     anon = Browser(app.test_client())
     assert anon.post("/logout").status_code == 401
+
+
+# --- Object scopes decided in access.py, per role, with and without an agency ----------------------------------
+# role, has an agency -> (audit events seen: agencies "A", "B" or "none"; units a workshop may be converted into)
+SCOPE_RULES: dict[tuple[str, bool], tuple[set[str], set[str]]] = {
+    ("admin", True): ({"A", "B", "none"}, set()),
+    ("admin", False): ({"A", "B", "none"}, set()),
+    ("supervisor", True): ({"A"}, set()),
+    ("supervisor", False): (set(), set()),  # not the events that have no agency either
+    ("trainer", True): (set(), {"Unit A1", "Unit A2"}),
+    ("trainer", False): (set(), set()),
+    ("member", True): (set(), set()),
+    ("member", False): (set(), set()),
+}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("role", "with_agency"), sorted(SCOPE_RULES))
+def test_scope_rules(app, world, role, with_agency):
+
+    from app.access import scope_audit_events, scope_conversion_units
+    from app.models import AuditEvent
+
+    with app.app_context():
+        for label, agency in (("A", world.agency_a), ("B", world.agency_b), ("none", None)):
+            db.session.add(AuditEvent(action="scope_test", object_type=label, agency_id=agency))
+        db.session.flush()
+        user = User(id=999, role=role, agency_id=world.agency_a if with_agency else None,
+                    unit_id=world.unit_a1 if role == "member" and with_agency else None)
+        events = db.session.scalars(scope_audit_events(user).where(AuditEvent.action == "scope_test")).all()
+        units = db.session.scalars(scope_conversion_units(user)).all()
+        assert ({e.object_type for e in events}, {u.name for u in units}) == SCOPE_RULES[(role, with_agency)]
+        db.session.rollback()

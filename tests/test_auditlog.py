@@ -76,3 +76,21 @@ def test_csv_neutralises_formulas(app, world, make_browser):
     admin.login(email("admin"))
     rows = list(csv.DictReader(io.StringIO(admin.get("/audit/export.csv").data.decode())))
     assert not any(r["actor"].startswith("=") for r in rows)
+
+
+def test_supervisor_without_agency_reads_no_event(app, world, make_browser):
+    """Events without an agency (failed logins, admin actions) are not the agency-less supervisor's to read."""
+    from app.db import db
+    from app.models import User
+
+    anon = make_browser()
+    anon.get("/login")
+    anon.post("/login", {"email": "nobody@example.org", "password": "whatever-long-1"})  # agency-less event
+    with app.app_context(), db.writing() as s:
+        s.get(User, world.users["supervisor_b"]).agency_id = None
+    sup = make_browser()
+    sup.login(email("supervisor_b"))
+    page = sup.get("/audit/").data.decode()
+    assert "<code>login_failed</code>" not in page and "0 events" in page
+    rows = list(csv.DictReader(io.StringIO(sup.get("/audit/export.csv").data.decode())))
+    assert rows == []

@@ -5,9 +5,11 @@ organisation name) was never translated, and would show in English to a Spanish 
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from html.parser import HTMLParser
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,6 +43,9 @@ WORD = re.compile(r"[A-Za-z]{2,}")
 URL = re.compile(r"https?://\S+")
 # Not prose: formulas and machine text the page shows as such.
 NOT_PROSE = ("script", "style", "template", "code", "var", "kbd", "samp")
+# Values a machine reads (kept as codes on purpose in exports): statuses, value codes, ids, dates.
+MACHINE = re.compile(r"scored|draft|submitted|reopened|signed_off|not_applicable|applicable|gap|on_target|na|unknown|"
+                     r"yes|no|true|false|[a-z]+_[a-z_]+|r\d+|\d[\d.:T+ -]*")
 VISIBLE_ATTRS = ("title", "aria-label", "placeholder", "alt")
 
 
@@ -209,3 +214,57 @@ def test_pdfs_are_translated(app, demo):
         if bad:
             problems[url] = bad
     assert problems == {}, "English left in the pseudo-locale PDFs:\n" + _report(problems)
+
+
+def _sheet_words(data: bytes) -> list[str]:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(BytesIO(data), read_only=True)
+    out = []
+    for ws in wb.worksheets:
+        out.append(ws.title)
+        for row in ws.iter_rows(values_only=True):
+            out += [v for v in row if isinstance(v, str)]
+    return out
+
+
+def _docx_words(data: bytes) -> list[str]:
+    from docx import Document
+
+    doc = Document(BytesIO(data))
+    out = [p.text for p in doc.paragraphs if p.text.strip()]
+    for table in doc.tables:
+        out += [c.text for row in table.rows for c in row.cells if c.text.strip()]
+    return out
+
+
+def test_word_excel_and_csv_downloads_are_translated(app, demo):
+    """Column headers, sheet names and the Word report's text; machine values (ids, statuses as codes,
+    ISO dates, numbers) are not prose and pass the check by construction."""
+    user_data = _user_data(app)
+    with app.app_context():
+        a = db.session.scalars(select(Assessment).where(Assessment.status == Status.SUBMITTED.value)).first()
+        assessment_id = a.id
+    email, password, _role = next(x for x in logins() if x[2] == "supervisor")
+    browser = Browser(app.test_client())
+    browser.get("/login")
+    browser.post("/login", {"email": email, "password": password})
+    problems = {}
+    for url, kind in [(f"/assessments/{assessment_id}/export.csv", "csv"),
+                      (f"/assessments/{assessment_id}/export.xlsx", "xlsx"),
+                      (f"/assessments/{assessment_id}/report.docx", "docx"),
+                      ("/agency/export.csv", "csv"), ("/agency/export.xlsx", "xlsx")]:
+        resp = browser.get(url)
+        assert resp.status_code == 200, url
+        if kind == "csv":
+            texts = [next(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))]
+            texts = texts[0]
+        elif kind == "xlsx":
+            texts = _sheet_words(resp.data)
+        else:
+            texts = _docx_words(resp.data)
+        texts = [t for t in texts if not MACHINE.fullmatch(t.strip())]
+        bad = _untranslated(texts, user_data, ALLOWED | FORMULA)
+        if bad:
+            problems[url] = bad
+    assert problems == {}, "English left in the pseudo-locale downloads:\n" + _report(problems)

@@ -66,11 +66,11 @@ def test_pdf_names_every_gap_and_its_pillars(app, browser, submitted):
 
 
 def test_pdf_of_submitted_assessment_is_cached_until_it_changes(app, browser, submitted, monkeypatch):
-    from app.reports import views
+    from app.reports import services
 
     calls = []
-    real = views.render_report_pdf
-    monkeypatch.setattr(views, "render_report_pdf", lambda a: calls.append(a.id) or real(a))
+    real = services.render_report_pdf
+    monkeypatch.setattr(services, "render_report_pdf", lambda a: calls.append(a.id) or real(a))
     first = browser.get(f"/assessments/{submitted}/report.pdf").data
     second = browser.get(f"/assessments/{submitted}/report.pdf").data
     assert first == second and calls == [submitted]
@@ -119,10 +119,10 @@ def test_rendering_does_not_hold_the_write_lock(app, browser, submitted, monkeyp
     """A slow PDF render must not block questionnaire saves: other writers get the lock meanwhile."""
     import sqlite3
 
-    from app.reports import views
+    from app.reports import services
 
     seen = []
-    real = views.render_report_pdf
+    real = services.render_report_pdf
 
     def render_and_try_to_write(a):
         other = sqlite3.connect(db_url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
@@ -136,6 +136,6 @@ def test_rendering_does_not_hold_the_write_lock(app, browser, submitted, monkeyp
             other.close()
         return real(a)
 
-    monkeypatch.setattr(views, "render_report_pdf", render_and_try_to_write)
+    monkeypatch.setattr(services, "render_report_pdf", render_and_try_to_write)
     assert browser.get(f"/assessments/{submitted}/report.pdf").status_code == 200
     assert seen == ["lock free"]

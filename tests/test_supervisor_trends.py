@@ -150,7 +150,8 @@ def test_gap_report_since_previous_uses_the_same_comparison(app, world, browser)
     a, b, _f, _s = _two(app, world)
     with app.test_request_context():
         before, after = db.session.get(Assessment, a), db.session.get(Assessment, b)
-        ctx = report_context.build(db.session, after, CONTENT, marking="R", organisation="O", content_for=for_version)
+        ctx = report_context.build_report_context(db.session, after, CONTENT, marking="R", organisation="O",
+                                                  content_for=for_version)
         _x, _y, page_comparison = report_context.compare_assessments(db.session, before, after, for_version)
         assert ctx.comparison == page_comparison
     browser.login(email("member_a1"))

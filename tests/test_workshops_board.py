@@ -54,7 +54,7 @@ def test_group_value_is_the_lower_median_or_the_majority_special_answer():
 def test_build_scores_the_group_with_app_scoring_on_the_subset():
     counts = {q.id: {"1": 2, "3": 2} for q in R1.questions}
     counts[R1.questions[0].id] = {"4": 1}  # below k: left out of the group values
-    b = board.build(CONTENT, ["r1", "r5"], counts)
+    b = board.build_board(CONTENT, ["r1", "r5"], counts)
     assert [r.rec.id for r in b.recs] == ["r1", "r5"]
     expected = score(board.subset(CONTENT, ["r1", "r5"]), b.group_values)
     assert b.scores == expected
@@ -68,7 +68,7 @@ def test_hotspots_rank_by_interquartile_range_then_range():
     qs = R1.questions
     counts = {qs[0].id: {"2": 3}, qs[1].id: {"0": 2, "4": 2}, qs[2].id: {"1": 1, "2": 2, "4": 1},
               qs[3].id: {"3": 2}}
-    b = board.build(CONTENT, ["r1"], counts)
+    b = board.build_board(CONTENT, ["r1"], counts)
     assert [q.question.id for q in b.hotspots] == [qs[1].id, qs[2].id, qs[0].id]
     assert [q.question.id for q in b.disagreements] == [qs[1].id, qs[2].id]
 

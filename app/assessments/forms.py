@@ -14,9 +14,10 @@ from wtforms.widgets import HiddenInput
 
 from ..content import Recommendation
 from ..models import COMMENT_MAX
+from ..scoring import LEVEL_VALUES
 
 TITLE_MAX = 200
-ANSWER_CHOICES = [SelectChoice(v, v) for v in ("0", "1", "2", "3", "4")] + [
+ANSWER_CHOICES = [SelectChoice(v, v) for v in LEVEL_VALUES] + [
     SelectChoice("na", _l("Not applicable")), SelectChoice("unknown", _l("Don't know"))]
 TARGET_CHOICES = [SelectChoice(v, v) for v in ("1", "2", "3", "4")]
 

@@ -75,29 +75,35 @@ def create_assessment(session: Session, unit: Unit, title: str, user: User, cont
 
 
 def answers_by_question(session: Session, assessment: Assessment) -> dict[str, Answer]:
+    """Stored answer rows by question id, with comment, evidence and revision (the conflict check needs them)."""
     rows = session.scalars(select(Answer).where(Answer.assessment_id == assessment.id))
     return {a.question_id: a for a in rows}
 
 
 def answer_values(answers: dict[str, Answer]) -> dict[str, str]:
+    """Question id -> chosen value; a row holding only a comment is not an answer, for scores and progress."""
     return {q: a.value for q, a in answers.items() if a.value is not None}
 
 
 def targets_of(assessment: Assessment) -> dict[str, int]:
+    """Recommendation id -> the unit's target level, in the shape scoring takes."""
     return {t.recommendation_id: t.target for t in assessment.targets}
 
 
 def scores_for(session: Session, assessment: Assessment, content: Content) -> Scores:
+    """Score the assessment as stored now (provisional for a draft: unanswered questions are left out)."""
     return score(content, answer_values(answers_by_question(session, assessment)), targets_of(assessment))
 
 
 def progress(content: Content, values: dict[str, str]) -> Progress:
+    """Sections and questions answered, for the progress bar and the section navigation."""
     done = {r.id: all(q.id in values for q in r.questions) for r in content.recommendations}
     return Progress(sum(done.values()), len(done), sum(1 for q in content.questions if q in values),
                     len(content.questions), done)
 
 
 def missing_questions(content: Content, values: dict[str, str]) -> list[tuple[Recommendation, list[Question]]]:
+    """Unanswered questions by recommendation: submitting is refused while any remain, and the page lists them."""
     out = []
     for r in content.recommendations:
         qs = [q for q in r.questions if q.id not in values]

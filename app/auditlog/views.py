@@ -13,20 +13,13 @@ from flask_login import current_user
 from sqlalchemy import Select, func, select
 
 from .. import audit
-from ..access import allow
+from ..access import allow, scope_audit_events
 from ..db import db
 from ..models import AuditEvent, Role
 
 bp = Blueprint("auditlog", __name__, url_prefix="/audit")
 PAGE_SIZE = 100
 CSV_FIELDS = ("at", "actor", "action", "object_type", "object_id", "ip", "detail")
-
-
-def _scoped() -> Select[Any]:
-    stmt = select(AuditEvent)
-    if current_user.role != Role.ADMIN:
-        stmt = stmt.where(AuditEvent.agency_id == current_user.agency_id)
-    return stmt
 
 
 def _date(name: str) -> datetime | None:
@@ -40,7 +33,7 @@ def _date(name: str) -> datetime | None:
 
 
 def _filtered() -> tuple[Select[Any], dict[str, str], list[str]]:
-    stmt = _scoped()
+    stmt = scope_audit_events(current_user)
     errors = []
     args = {k: request.args.get(k, "").strip()[:200] for k in ("from", "to", "user", "action")}
     start, end = _date("from"), _date("to")
@@ -68,7 +61,7 @@ def index() -> tuple[str, int] | str:
     events = db.session.scalars(stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                                 .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
     actions = db.session.scalars(select(AuditEvent.action).where(
-        AuditEvent.id.in_(_scoped().with_only_columns(AuditEvent.id))).distinct().order_by(AuditEvent.action)).all()
+        AuditEvent.id.in_(scope_audit_events(current_user).with_only_columns(AuditEvent.id))).distinct().order_by(AuditEvent.action)).all()
     body = render_template("auditlog/index.html", events=events, args=args, errors=errors, actions=actions,
                            page=page, pages=max(1, -(-total // PAGE_SIZE)), total=total)
     return (body, 400) if errors else body

@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
-PILLAR_IDS = ("fear", "want", "indignity")
+PILLARS = ("fear", "want", "indignity")  # human-security pillars, in display order
 
 
 class ContentError(ValueError):
@@ -209,8 +209,8 @@ def _check_references(d: dict[str, Any], src: str) -> None:
         if lvl["level"] != i:
             fail(["scale", "levels", i, "level"], f"levels must be listed 0 to 4 in order, found {lvl['level']}")
     pillars = unique(d["pillars"], "id", "pillars")
-    if pillars != set(PILLAR_IDS):
-        fail(["pillars"], f"pillars must be exactly {', '.join(PILLAR_IDS)}")
+    if pillars != set(PILLARS):
+        fail(["pillars"], f"pillars must be exactly {', '.join(PILLARS)}")
     sources = unique(d["sources"], "id", "sources")
     audiences = unique(d["audiences"], "id", "audiences")
     impacts = unique(d["impacts"], "id", "impacts")
@@ -265,14 +265,14 @@ def parse(data: dict[str, Any], sha256: str = "") -> Content:
         recs.append(
             Recommendation(
                 number=r["number"], id=r["id"], title=r["title"], short_title=r["short_title"],
-                rationale=r["rationale"], pillars={p: r["pillars"][p] for p in PILLAR_IDS},
+                rationale=r["rationale"], pillars={p: r["pillars"][p] for p in PILLARS},
                 impacts=t(r["impacts"]), rights=t(r.get("rights", [])), stages=t(r["stages"]),
                 technologies=t(r["technologies"]), questions=questions,
                 actions={int(k): t(v) for k, v in r["actions"].items()}, sources=t(r["sources"]),
                 title_en=r.get("title_en", r["title"]),
             )
         )
-    pillar_order = {p: i for i, p in enumerate(PILLAR_IDS)}
+    pillar_order = {p: i for i, p in enumerate(PILLARS)}
     return Content(
         version=data["version"],
         title=data["title"],

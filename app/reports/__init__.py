@@ -1,1 +1,1 @@
-"""Gap report: one context builder, SVG charts, HTML page and PDF rendering from the same context."""
+"""Gap report of one assessment: context, SVG charts, page, PDF (cached), Word, JSON, CSV and Excel downloads."""

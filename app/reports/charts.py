@@ -6,6 +6,7 @@ import math
 from xml.sax.saxutils import escape
 
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from ..content import Content
 from ..display import fmt_level, fmt_pct
@@ -18,8 +19,24 @@ GRID = "#c8ccd2"
 MUTED = "#767676"
 
 
-def _e(text: str) -> str:
+def svg_escape(text: str) -> str:
+    """Text for an SVG element or a double-quoted attribute (the charts are built as strings, not by Jinja)."""
     return escape(text, {'"': "&quot;"})
+
+
+def level_bar(current: float | None, target: int, *, width: int = 200, height: int = 14,
+              css_class: str = "levelbar") -> Markup:
+    """A level (filled) against its target (orange mark) on the 0-4 scale: the gap sections of the report and
+    the workshop board's recommendations."""
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+           f'height="{height}" class="{css_class}" aria-hidden="true"><rect width="{width}" height="{height}" '
+           f'fill="#eef0f3"/>']
+    if current is not None:
+        out.append(f'<rect width="{current / 4 * width:.1f}" height="{height}" fill="{CURRENT}"/>')
+    tx = target / 4 * width
+    out.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="0" y2="{height}" stroke="{TARGET}" stroke-width="3"/>')
+    out.append("</svg>")
+    return Markup("".join(out))  # noqa: S704 - numbers and a class name from the code, nothing typed by users
 
 
 def radar(content: Content, scores: Scores) -> str:
@@ -38,8 +55,8 @@ def radar(content: Content, scores: Scores) -> str:
     by_id = scores.by_id
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
            f'role="img" aria-labelledby="radar-title radar-desc" class="chart radar" {FONT}>',
-           f'<title id="radar-title">{_e(_("Current and target level per recommendation"))}</title>',
-           '<desc id="radar-desc">' + _e("; ".join(
+           f'<title id="radar-title">{svg_escape(_("Current and target level per recommendation"))}</title>',
+           '<desc id="radar-desc">' + svg_escape("; ".join(
                _("%(num)d: current %(current)s, target %(target)d", num=rec.number,
                  current=fmt_level(by_id[rec.id].current), target=by_id[rec.id].target)
                for rec in recs)) + "</desc>"]
@@ -58,7 +75,8 @@ def radar(content: Content, scores: Scores) -> str:
         lines = _wrap(label, 24)
         top = ly + 4 - (len(lines) - 1) * 7 if abs(ly - cy) < r * 0.9 else (ly + 4 - (len(lines) - 1) * 14 if ly < cy
                                                                            else ly + 4)
-        tspans = "".join(f'<tspan x="{lx:.1f}" y="{top + k * 14:.1f}">{_e(t)}</tspan>' for k, t in enumerate(lines))
+        tspans = "".join(f'<tspan x="{lx:.1f}" y="{top + k * 14:.1f}">{svg_escape(t)}</tspan>'
+                         for k, t in enumerate(lines))
         out.append(f'<text font-size="12" text-anchor="{anchor}" fill="{MUTED if muted else "#222"}">{tspans}</text>')
     targets = [float(by_id[r.id].target) for r in recs]
     currents = [by_id[r.id].current or 0.0 for r in recs]
@@ -72,10 +90,10 @@ def radar(content: Content, scores: Scores) -> str:
     ly = h - 18
     out.append(f'<rect x="{cx - 150}" y="{ly - 10}" width="22" height="12" fill="{CURRENT}" fill-opacity="0.25" '
                f'stroke="{CURRENT}" stroke-width="2"/>')
-    out.append(f'<text x="{cx - 122}" y="{ly}" font-size="12" fill="#222">{_e(_("Current level"))}</text>')
+    out.append(f'<text x="{cx - 122}" y="{ly}" font-size="12" fill="#222">{svg_escape(_("Current level"))}</text>')
     out.append(f'<line x1="{cx + 20}" y1="{ly - 4}" x2="{cx + 44}" y2="{ly - 4}" stroke="{TARGET}" '
                'stroke-width="2.5" stroke-dasharray="7 4"/>')
-    out.append(f'<text x="{cx + 50}" y="{ly}" font-size="12" fill="#222">{_e(_("Target level"))}</text>')
+    out.append(f'<text x="{cx + 50}" y="{ly}" font-size="12" fill="#222">{svg_escape(_("Target level"))}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -109,20 +127,21 @@ def pillar_matrix(content: Content, scores: Scores) -> str:
     max_val = 4 * 2
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
            f'role="img" aria-labelledby="matrix-title" class="chart matrix" {FONT}>',
-           f'<title id="matrix-title">{_e(_("Pillar matrix: gap times pillar weight per recommendation"))}</title>']
+           '<title id="matrix-title">'
+           f'{svg_escape(_("Pillar matrix: gap times pillar weight per recommendation"))}</title>']
     for j, p in enumerate(cols):
         x = label_w + cell_w * j + cell_w / 2
         out.append(f'<text x="{x:.0f}" y="18" font-size="12" font-weight="bold" text-anchor="middle" '
-                   f'fill="#222">{_e(p.short)}</text>')
+                   f'fill="#222">{svg_escape(p.short)}</text>')
         out.append(f'<text x="{x:.0f}" y="34" font-size="10" text-anchor="middle" fill="{MUTED}">'
-                   f'{_e(_("exposure %(pct)s", pct=fmt_pct(scores.exposure[p.id])))}</text>')
+                   f'{svg_escape(_("exposure %(pct)s", pct=fmt_pct(scores.exposure[p.id])))}</text>')
     by_id = scores.by_id
     for i, rec in enumerate(content.recommendations):
         y = head_h + cell_h * i
         rs = by_id[rec.id]
         title = f"{rec.number}. {rec.short_title}"
         out.append(f'<text x="4" y="{y + 18}" font-size="12" fill="{"#222" if rs.applicable else MUTED}">'
-                   f"{_e(title)}</text>")
+                   f"{svg_escape(title)}</text>")
         for j, p in enumerate(cols):
             x = label_w + cell_w * j
             wgt = rec.pillars[p.id]
@@ -139,12 +158,12 @@ def pillar_matrix(content: Content, scores: Scores) -> str:
                        f'stroke="#dde0e4"/>')
             wmark = "" if wgt == 0 or not rs.applicable else f" (w{wgt})"
             out.append(f'<text x="{x + cell_w / 2:.0f}" y="{y + 18}" font-size="12" text-anchor="middle" '
-                       f'fill="{colour}">{_e(txt)}{wmark}</text>')
+                       f'fill="{colour}">{svg_escape(txt)}{wmark}</text>')
     caption = _wrap(_("Cell = gap × pillar weight (w2 primary, w1 secondary; · = pillar not linked). Darker = "
                       "larger share of the targeted capability missing."), 120)
     ly = head_h + cell_h * len(content.recommendations) + 22
     for k, line in enumerate(caption):
-        out.append(f'<text x="4" y="{ly + 13 * k}" font-size="10" fill="{MUTED}">{_e(line)}</text>')
+        out.append(f'<text x="4" y="{ly + 13 * k}" font-size="10" fill="{MUTED}">{svg_escape(line)}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -155,7 +174,7 @@ def exposure_bars(content: Content, scores: Scores) -> str:
     h = len(content.pillars) * (bar_h + gap) + 10
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
            f'role="img" aria-labelledby="exposure-title" class="chart exposure" {FONT}>',
-           f'<title id="exposure-title">{_e(_("Pillar exposure in percent"))}</title>']
+           f'<title id="exposure-title">{svg_escape(_("Pillar exposure in percent"))}</title>']
     track = w - label_w - 60
     for i, p in enumerate(content.pillars):
         y = 5 + i * (bar_h + gap)
@@ -163,12 +182,12 @@ def exposure_bars(content: Content, scores: Scores) -> str:
         # Pillar names run long in some languages ("Llibertat per viure amb dignitat"): up to two lines.
         lines = _wrap(p.name, 24)[:2]
         first = y + 16 if len(lines) == 1 else y + 9
-        tspans = "".join(f'<tspan x="0" y="{first + k * 14}">{_e(t)}</tspan>' for k, t in enumerate(lines))
+        tspans = "".join(f'<tspan x="0" y="{first + k * 14}">{svg_escape(t)}</tspan>' for k, t in enumerate(lines))
         out.append(f'<text font-size="12.5" fill="#222">{tspans}</text>')
         out.append(f'<rect x="{label_w}" y="{y}" width="{track}" height="{bar_h}" fill="#eef0f3"/>')
         out.append(f'<rect x="{label_w}" y="{y}" width="{track * val / 100:.1f}" height="{bar_h}" '
                    f'fill="{_shade(val, 100) if val else "#eef0f3"}"/>')
         out.append(f'<text x="{label_w + track + 8}" y="{y + 17}" font-size="13" font-weight="bold" '
-                   f'fill="#222">{_e(fmt_pct(val))}</text>')
+                   f'fill="#222">{svg_escape(fmt_pct(val))}</text>')
     out.append("</svg>")
     return "".join(out)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..content import Content, Recommendation
 from ..models import Answer, Assessment, Status, User, utcnow
-from ..scoring import RecScore, Scores, level_of, score
+from ..scoring import RecScore, Scores, level_floor, level_of, score
 from . import charts
 
 WEAKEST_SHOWN = 3
@@ -163,14 +163,16 @@ class ReportContext:
         return [(p.id, p.name, self.scores.exposure[p.id]) for p in self.content.pillars]
 
 
+def special_value_labels() -> dict[str | None, str]:
+    """The answers that are not levels, as people read them (in the current language)."""
+    return {None: _("Unanswered"), "na": _("Not applicable"), "unknown": _("Don't know (counted as 0)")}
+
+
 def value_label(content: Content, value: str | None) -> str:
-    if value is None:
-        return _("Unanswered")
-    if value == "na":
-        return _("Not applicable")
-    if value == "unknown":
-        return _("Don't know (counted as 0)")
-    lvl = content.levels[int(value)]
+    specials = special_value_labels()
+    if value in specials:
+        return specials[value]
+    lvl = content.levels[int(str(value))]
     return f"{lvl.level} – {lvl.label}"
 
 
@@ -215,6 +217,27 @@ def weakest_answers(rows: list[AnswerRow]) -> list[AnswerRow]:
     counted = [r for r in rows if r.value is not None and r.value != "na"]
     counted.sort(key=lambda r: (level_of(r.value or "0"), r.value != "unknown"))
     return counted[:WEAKEST_SHOWN]
+
+
+def gap_sections(content: Content, scores: Scores, answers_of: Callable[[Recommendation], list[AnswerRow]]
+                 ) -> tuple[list[GapSection], dict[str, int]]:
+    """One section per gap, by priority, and the numbers given to the sources they cite (in order of first
+    citation). Shared by the gap report and the workshop report, whose answers come from the assessment and
+    from the group respectively (``answers_of``)."""
+    numbering: dict[str, int] = {}
+    gaps = []
+    for rank, rs in enumerate(scores.gaps, start=1):
+        rec = content.recommendation_by_id[rs.id]
+        reached = level_floor(rs.current or 0)
+        gaps.append(GapSection(
+            rank=rank, rec=rec, score=rs, pillars=pillar_threats(content, rec),
+            impacts=[f"{i}. {content.impact_by_id[i].name}" for i in sorted(rec.impacts)],
+            stages=[content.stage_by_id[s].name for s in rec.stages],
+            technologies=[content.technology_by_id[t].name for t in rec.technologies],
+            weakest=weakest_answers(answers_of(rec)), actions=list(rec.actions[reached]),
+            level_reached=reached, sources=[numbering.setdefault(s, len(numbering) + 1) for s in rec.sources],
+        ))
+    return gaps, numbering
 
 
 def _level_change(before: str | None, after: str | None) -> str:
@@ -296,7 +319,7 @@ def side_of(session: Session, assessment: Assessment, content: Content) -> Side:
     """Load one assessment's stored values and targets and score them (two small queries)."""
     values = {q: v for q, v in session.execute(
         select(Answer.question_id, Answer.value).where(Answer.assessment_id == assessment.id,
-                                                       Answer.value.is_not(None)))}
+                                                       Answer.value.is_not(None))) if v is not None}
     targets = {t.recommendation_id: t.target for t in assessment.targets}
     return Side(assessment.title, assessment.submitted_at, content, score(content, values, targets), values)
 
@@ -309,8 +332,8 @@ def compare_assessments(session: Session, first: Assessment, second: Assessment,
                                   side_of(session, after, content_for(after.content_version)))
 
 
-def build(session: Session, assessment: Assessment, content: Content, *, marking: str, organisation: str,
-          content_for: Any, now: datetime | None = None) -> ReportContext:
+def build_report_context(session: Session, assessment: Assessment, content: Content, *, marking: str,
+                         organisation: str, content_for: Any, now: datetime | None = None) -> ReportContext:
     """Everything the page and the PDF show, computed once from the scoring module's results."""
     answers = {a.question_id: a for a in
                session.scalars(select(Answer).where(Answer.assessment_id == assessment.id))}
@@ -323,19 +346,7 @@ def build(session: Session, assessment: Assessment, content: Content, *, marking
     rec_rows = [RecRow(r, scores.by_id[r.id], _answer_rows(content, r, answers, names))
                 for r in content.recommendations]
     rows_by_id = {row.rec.id: row for row in rec_rows}
-    gaps = []
-    numbering: dict[str, int] = {}
-    for rank, rs in enumerate(scores.gaps, start=1):
-        rec = content.recommendation_by_id[rs.id]
-        reached = max(0, min(4, math.floor((rs.current or 0) + 1e-9)))
-        gaps.append(GapSection(
-            rank=rank, rec=rec, score=rs, pillars=pillar_threats(content, rec),
-            impacts=[f"{i}. {content.impact_by_id[i].name}" for i in sorted(rec.impacts)],
-            stages=[content.stage_by_id[s].name for s in rec.stages],
-            technologies=[content.technology_by_id[t].name for t in rec.technologies],
-            weakest=weakest_answers(rows_by_id[rec.id].answers), actions=list(rec.actions[reached]),
-            level_reached=reached, sources=[numbering.setdefault(s, len(numbering) + 1) for s in rec.sources],
-        ))
+    gaps, numbering = gap_sections(content, scores, lambda rec: rows_by_id[rec.id].answers)
     comparison = None
     prev = _previous_submitted(session, assessment)
     if prev is not None:

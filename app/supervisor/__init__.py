@@ -1,1 +1,1 @@
-"""Supervisors: agency dashboard, progress over time, comparisons, the agency report and exports."""
+"""Supervisors: agency dashboard, progress over time, comparisons, the agency report and the agency exports."""

@@ -19,13 +19,12 @@ from sqlalchemy.orm import Session
 from ..access import scope_assessments, scope_units
 from ..content import Content
 from ..models import Answer, Assessment, Status, Target, Unit, User
-from ..scoring import RecAggregate, Scores, score_aggregates
+from ..scoring import COUNTED_VALUES, LEVEL_VALUES, RecAggregate, Scores, score_aggregates
 
 ContentFor = Callable[[str], Content]
 
 # "0" and "unknown" count with level 0; "na" is left out; NULL (comment only) is unanswered.
-LEVELS = {"1": 1, "2": 2, "3": 3, "4": 4}
-COUNTED = ("0", "1", "2", "3", "4", "unknown")
+LEVELS = {v: int(v) for v in LEVEL_VALUES if int(v)}  # value -> level added to the sum (0 adds nothing)
 IN_PROGRESS = (Status.DRAFT.value, Status.REOPENED.value)
 
 
@@ -130,7 +129,7 @@ def rec_aggregates(session: Session, heads: Sequence[Head],
     # is not recognised as the selected expression).
     stmt = (select(answers.c.aid, answers.c.rec_id,
                    func.sum(case(LEVELS, value=value, else_=0)),
-                   func.sum(case((value.in_(COUNTED), 1), else_=0)),
+                   func.sum(case((value.in_(COUNTED_VALUES), 1), else_=0)),
                    func.sum(case((value == "unknown", 1), else_=0)),
                    func.sum(case((value == "na", 1), else_=0)))
             .where(answers.c.rec_id.is_not(None)).group_by(answers.c.aid, answers.c.rec_id))

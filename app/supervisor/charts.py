@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from flask_babel import gettext as _
 
 from ..display import fmt_level, fmt_pct
-from ..reports.charts import CURRENT, FONT, GRID, MUTED, TARGET, _e
+from ..reports.charts import CURRENT, FONT, GRID, MUTED, TARGET, svg_escape
 from ..scoring import PILLARS
 
 if TYPE_CHECKING:
@@ -54,17 +54,17 @@ def line_chart(chart_id: str, title: str, dates: list[datetime | None], series: 
                      for s in series)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
            f'height="{height}" role="img" aria-labelledby="{chart_id}-t {chart_id}-d" class="chart trend" {FONT}>',
-           f'<title id="{chart_id}-t">{_e(title)}</title><desc id="{chart_id}-d">{_e(desc)}</desc>']
+           f'<title id="{chart_id}-t">{svg_escape(title)}</title><desc id="{chart_id}-d">{svg_escape(desc)}</desc>']
     for t in y_ticks:
         out.append(f'<line x1="{left}" y1="{y(t):.1f}" x2="{left + pw}" y2="{y(t):.1f}" stroke="{GRID}" '
                    'stroke-width="1"/>')
         out.append(f'<text x="{left - 8}" y="{y(t) + 4:.1f}" font-size="11" text-anchor="end" fill="{MUTED}">'
-                   f'{_e(fmt_pct(t) if percent else str(int(t)))}</text>')
+                   f'{svg_escape(fmt_pct(t) if percent else str(int(t)))}</text>')
     step = max(1, -(-n // 10))  # at most about ten date labels
     for i, d in enumerate(dates):
         if i % step == 0 or i == n - 1:
             out.append(f'<text x="{x(i):.1f}" y="{top + ph + 18}" font-size="11" text-anchor="middle" '
-                       f'fill="{MUTED}">{_e(_label(d))}</text>')
+                       f'fill="{MUTED}">{svg_escape(_label(d))}</text>')
     for s in series:
         segment: list[str] = []
         segments: list[list[str]] = []
@@ -91,10 +91,10 @@ def line_chart(chart_id: str, title: str, dates: list[datetime | None], series: 
         dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
         out.append(f'<line x1="{left + pw + 14}" y1="{ly}" x2="{left + pw + 38}" y2="{ly}" stroke="{s.colour}" '
                    f'stroke-width="{s.width}"{dash}/>')
-        out.append(f'<text x="{left + pw + 44}" y="{ly + 4}" font-size="12" fill="#222">{_e(s.name)} '
-                   f'<tspan font-weight="bold">{_e(fmt(last))}</tspan></text>')
+        out.append(f'<text x="{left + pw + 44}" y="{ly + 4}" font-size="12" fill="#222">{svg_escape(s.name)} '
+                   f'<tspan font-weight="bold">{svg_escape(fmt(last))}</tspan></text>')
     out.append(f'<text x="{left}" y="{height - 6}" font-size="10" fill="{MUTED}">'
-               f'{_e(_("Submitted assessments, oldest on the left (month of submission)"))}</text>')
+               f'{svg_escape(_("Submitted assessments, oldest on the left (month of submission)"))}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -116,7 +116,7 @@ def small_multiple(chart_id: str, title: str, dates: list[datetime | None], curr
                      for d, c, t in zip(dates, current, target, strict=True))
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
            f'height="{height}" role="img" aria-labelledby="{chart_id}-t {chart_id}-d" class="chart spark" {FONT}>',
-           f'<title id="{chart_id}-t">{_e(title)}</title><desc id="{chart_id}-d">{_e(desc)}</desc>']
+           f'<title id="{chart_id}-t">{svg_escape(title)}</title><desc id="{chart_id}-d">{svg_escape(desc)}</desc>']
     for t in (0, 2, 4):
         out.append(f'<line x1="{left}" y1="{y(t):.1f}" x2="{left + pw}" y2="{y(t):.1f}" stroke="{GRID}" '
                    'stroke-width="1"/>')
@@ -125,10 +125,10 @@ def small_multiple(chart_id: str, title: str, dates: list[datetime | None], curr
     if n:
         anchor = "middle" if n == 1 else "start"
         out.append(f'<text x="{x(0):.1f}" y="{height - 6}" font-size="10" text-anchor="{anchor}" fill="{MUTED}">'
-                   f"{_e(_label(dates[0]))}</text>")
+                   f"{svg_escape(_label(dates[0]))}</text>")
         if n > 1:
             out.append(f'<text x="{x(n - 1):.1f}" y="{height - 6}" font-size="10" text-anchor="end" '
-                       f'fill="{MUTED}">{_e(_label(dates[-1]))}</text>')
+                       f'fill="{MUTED}">{svg_escape(_label(dates[-1]))}</text>')
     for values, colour, dash, w in ((target, TARGET, ' stroke-dasharray="5 3"', 1.8), (current, CURRENT, "", 2.5)):
         pts = [f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values) if v is not None]
         if len(pts) > 1:
@@ -139,10 +139,10 @@ def small_multiple(chart_id: str, title: str, dates: list[datetime | None], curr
     last = next((v for v in reversed(current) if v is not None), None)
     if last is not None:
         out.append(f'<text x="{left + pw + 6}" y="{y(last) + 4:.1f}" font-size="12" font-weight="bold" '
-                   f'fill="{CURRENT}">{_e(fmt_level(last))}</text>')
+                   f'fill="{CURRENT}">{svg_escape(fmt_level(last))}</text>')
     else:
         out.append(f'<text x="{left + pw / 2:.0f}" y="{top + ph / 2:.0f}" font-size="11" text-anchor="middle" '
-                   f'fill="{MUTED}">{_e(_("n/a"))}</text>')
+                   f'fill="{MUTED}">{svg_escape(_("n/a"))}</text>')
     out.append("</svg>")
     return "".join(out)
 

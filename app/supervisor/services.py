@@ -7,7 +7,6 @@ exports render the very same numbers.
 from __future__ import annotations
 
 import calendar
-import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..content import Content, Recommendation
 from ..models import Agency, User, utcnow
-from ..scoring import NOT_APPLICABLE, PILLARS, SCORED, RecScore, Scores
+from ..scoring import NOT_APPLICABLE, PILLARS, SCORED, RecScore, Scores, level_floor
 from . import analytics
 from .analytics import ContentFor, Head
 
@@ -46,7 +45,7 @@ class Cell:
     @property
     def css(self) -> str:
         if self.status == SCORED and self.current is not None:
-            return f"heat-{max(0, min(4, math.floor(self.current + 1e-9)))}"
+            return f"heat-{level_floor(self.current)}"
         return "heat-na" if self.status == NOT_APPLICABLE else "heat-none"
 
     @property

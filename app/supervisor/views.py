@@ -1,4 +1,7 @@
-"""Supervisors' pages and downloads: dashboard, trend, comparison, agency report, exports. Views stay thin."""
+"""Supervisors' pages and downloads: dashboard, trend, comparison, agency report and exports. Views stay thin.
+
+One assessment's downloads (PDF, Word, JSON, CSV, Excel) are the report's: reports/views.py.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -19,15 +23,11 @@ from ..display import locale_code
 from ..models import Assessment, Role, Unit
 from ..reports import context as report_context
 from ..reports.pdf import render_pdf
-from ..reports.views import build_context, cached_or_rendered_pdf, store_pdf
+from ..reports.services import cached_or_rendered_pdf, store_pdf
 from . import analytics, exports, services
 from .charts import trend_charts
-from .docx_report import gap_report_docx
 
 bp = Blueprint("supervisor", __name__)
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _dashboard(sort: str = "unit", order: str = "") -> services.Dashboard:
@@ -96,8 +96,9 @@ def agency_pdf() -> Response:
 
 
 def _export_data(heads: list[analytics.Head], agency: str) -> exports.ExportData:
-    content_for = current_app.extensions["content"].get  # usable outside the request, by a streamed body
-    return exports.ExportData(agency, heads, analytics.scores(db.session, heads, content_for), content_for)
+    registry = current_app.extensions["content"]  # usable outside the request, by a streamed body
+    return exports.localised(agency, heads, analytics.scores(db.session, heads, registry.get), registry.get,
+                             locale_code())
 
 
 def _agency_heads(d: services.Dashboard) -> list[analytics.Head]:
@@ -114,13 +115,14 @@ def agency_csv() -> Response:
     data = _export_data(_agency_heads(d), d.agency)
     _audit_download("agency", current_user.agency_id, f"csv ({len(data.heads)} assessments)")
     make_session = current_app.extensions["db_sessionmaker"]
+    header = exports.column_labels(exports.ANSWER_COLUMNS)
 
     def body() -> Iterator[str]:
         # The stream owns its session and needs no request context: a server may iterate it after the view has
         # returned, and a stream left unfinished is simply closed (no context is left pushed half-way).
         session = make_session()
         try:
-            yield from exports.csv_stream(exports.ANSWER_COLUMNS, exports.answer_rows(session, data))
+            yield from exports.csv_stream(header, exports.answer_rows(session, data))
         finally:
             session.close()
 
@@ -134,7 +136,7 @@ def agency_xlsx() -> Response:
     data = _export_data(_agency_heads(d), d.agency)
     body = exports.workbook(db.session, data, d)
     _audit_download("agency", current_user.agency_id, f"xlsx ({len(data.heads)} assessments)")
-    return _attachment(body, XLSX, exports.safe_name("agency", d.agency, ext="xlsx"))
+    return _attachment(body, exports.XLSX, exports.safe_name("agency", d.agency, ext="xlsx"))
 
 
 @bp.route("/agency/reports.zip")
@@ -143,16 +145,17 @@ def agency_zip() -> Response:
     d = _dashboard()
     heads = [r.latest for r in d.rows if r.latest is not None]
     _audit_download("agency", current_user.agency_id, f"zip ({len(heads)} pdf reports)")
-    index = [["unit", "file", "assessment_id", "title", "submitted_at", "overdue"]]
+    index = [[_("Unit"), _("File"), _("Assessment ID"), _("Assessment title"), _("Submitted at (UTC)"), _("Overdue")]]
+    yes, no = _("yes"), _("no")
     entries: list[tuple[str, Callable[[], bytes]]] = []
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     for r in d.rows:
         if r.latest is None:
-            index.append([r.name, "", "", "", "", "yes"])
+            index.append([r.name, "", "", "", "", yes])
             continue
         name = exports.safe_name(r.name, r.latest.title, str(r.latest.id), ext="pdf")
         index.append([r.name, name, str(r.latest.id), r.latest.title,
-                      r.latest.submitted_at.isoformat() if r.latest.submitted_at else "", "yes" if r.overdue else "no"])
+                      r.latest.submitted_at.isoformat() if r.latest.submitted_at else "", yes if r.overdue else no])
         entries.append((name, _pdf_producer(app, r.latest.id, locale_code())))
     entries.append(("index.csv", lambda: "".join(exports.csv_stream(index[0], index[1:])).encode("utf-8")))
     return _attachment(exports.zip_stream(entries), "application/zip",
@@ -181,39 +184,3 @@ def _pdf_producer(app: Any, assessment_id: int, language: str) -> Callable[[], b
             return data
 
     return produce
-
-
-# --- Per assessment: members for their own unit, supervisors for their agency ----------------------------------
-
-
-def _one(assessment_id: int) -> tuple[Assessment, exports.ExportData]:
-    a = get_assessment(assessment_id)
-    heads = analytics.heads_by_id(db.session, current_user, [a.id])
-    return a, _export_data(heads, a.unit.agency.name)
-
-
-@bp.route("/assessments/<int:assessment_id>/export.csv")
-@allow(*ASSESSMENT_ROLES)
-def assessment_csv(assessment_id: int) -> Response:
-    a, data = _one(assessment_id)
-    body = "".join(exports.csv_stream(exports.ANSWER_COLUMNS, exports.answer_rows(db.session, data)))
-    _audit_download("assessment", a.id, "csv")
-    return _attachment(body, "text/csv", exports.safe_name("assessment", a.unit.name, a.title, ext="csv"))
-
-
-@bp.route("/assessments/<int:assessment_id>/export.xlsx")
-@allow(*ASSESSMENT_ROLES)
-def assessment_xlsx(assessment_id: int) -> Response:
-    a, data = _one(assessment_id)
-    body = exports.workbook(db.session, data)
-    _audit_download("assessment", a.id, "xlsx")
-    return _attachment(body, XLSX, exports.safe_name("assessment", a.unit.name, a.title, ext="xlsx"))
-
-
-@bp.route("/assessments/<int:assessment_id>/report.docx")
-@allow(*ASSESSMENT_ROLES)
-def assessment_docx(assessment_id: int) -> Response:
-    a = get_assessment(assessment_id)
-    body = gap_report_docx(build_context(a))
-    _audit_download("assessment", a.id, "docx")
-    return _attachment(body, DOCX, exports.safe_name("gap-report", a.unit.name, a.title, ext="docx"))

@@ -79,6 +79,13 @@ class Board:
         return [q for q in self.hotspots if (q.iqr or 0) > 0 or (q.range or 0) > 0]
 
     @property
+    def weighted_gaps(self) -> dict[str, dict[str, float]]:
+        """Recommendation id -> pillar id -> gap × the recommendation's weight on that pillar (0 without a gap):
+        the figure on the board's pillar tags."""
+        by_id = self.scores.by_id
+        return {r.rec.id: {p: (by_id[r.rec.id].gap or 0) * w for p, w in r.rec.pillars.items()} for r in self.recs}
+
+    @property
     def group_values(self) -> dict[str, str]:
         return {q.question.id: q.group_value for q in self.questions if q.group_value is not None}
 
@@ -129,8 +136,8 @@ def question_stats(question: Question, rec_number: int, index: int, counts: Mapp
                          group_value(clean))
 
 
-def build(content: Content, rec_ids: Iterable[str], counts: Mapping[str, Mapping[str, int]],
-          targets: Mapping[str, int] | None = None) -> Board:
+def build_board(content: Content, rec_ids: Iterable[str], counts: Mapping[str, Mapping[str, int]],
+                targets: Mapping[str, int] | None = None) -> Board:
     """The board for one workshop from per-question counts (live, or the snapshot kept after purging)."""
     sub = subset(content, rec_ids)
     recs = []

@@ -47,9 +47,9 @@ def load(session: Session, content: Content, trainer: User) -> None:
         p, _token = services.join(session, closed.id, role)
         _answers(session, closed.id, p.id, content, closed.rec_ids, leaning, rng, skip_last=False)
     session.flush()
-    from .board import build
+    from .board import build_board
 
-    group = build(content, closed.rec_ids, services.answer_counts(session, closed)).group_values
+    group = build_board(content, closed.rec_ids, services.answer_counts(session, closed)).group_values
     services.record_consensus(session, closed, trainer, content, group)
     services.close_workshop(session, closed, trainer)
     closed.created_at = closed.created_at - timedelta(days=6)

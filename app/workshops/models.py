@@ -13,9 +13,9 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base
-from ..models import Agency, User, UTCDateTime, utcnow
+from ..models import ANSWER_VALUES_SQL, Agency, User, UTCDateTime, utcnow
 
-VALUE_CHECK = "value IN ('0','1','2','3','4','na','unknown')"
+VALUE_CHECK = f"value IN {ANSWER_VALUES_SQL}"
 
 
 class WorkshopStatus(enum.StrEnum):

@@ -6,13 +6,13 @@ technologies, suggested actions, sources), so a consensus gap reads exactly like
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..content import Content
+from ..content import Content, Recommendation
 from ..reports import charts
-from ..reports.context import AnswerRow, GapSection, pillar_threats, value_label, weakest_answers
+from ..reports.context import AnswerRow, GapSection, gap_sections, value_label
 from ..scoring import DEFAULT_TARGET, RecScore, Scores, score
 from . import board as board_mod
 from . import svg
@@ -85,31 +85,22 @@ class WorkshopReport:
         return [(p.id, p.name, self.scores.exposure[p.id]) for p in self.content.pillars]
 
 
-def _gap_sections(content: Content, scores: Scores, values: dict[str, str]) -> tuple[list[GapSection], dict[str, int]]:
-    numbering: dict[str, int] = {}
-    gaps = []
-    for rank, rs in enumerate(scores.gaps, start=1):
-        rec = content.recommendation_by_id[rs.id]
-        rows = [AnswerRow(q.id, q.text, values.get(q.id), value_label(content, values.get(q.id)),
+def _group_answers(content: Content, values: dict[str, str]) -> Callable[[Recommendation], list[AnswerRow]]:
+    """The group's answers (consensus, else median) as answer rows, for the weakest answers of a gap section."""
+
+    def rows(rec: Recommendation) -> list[AnswerRow]:
+        return [AnswerRow(q.id, q.text, values.get(q.id), value_label(content, values.get(q.id)),
                           q.levels[int(values[q.id])] if values.get(q.id, "").isdigit() else "", "", "", "", None)
                 for q in rec.questions]
-        reached = max(0, min(4, math.floor((rs.current or 0) + 1e-9)))
-        gaps.append(GapSection(
-            rank=rank, rec=rec, score=rs, pillars=pillar_threats(content, rec),
-            impacts=[f"{i}. {content.impact_by_id[i].name}" for i in sorted(rec.impacts)],
-            stages=[content.stage_by_id[s].name for s in rec.stages],
-            technologies=[content.technology_by_id[t].name for t in rec.technologies],
-            weakest=weakest_answers(rows), actions=list(rec.actions[reached]), level_reached=reached,
-            sources=[numbering.setdefault(s, len(numbering) + 1) for s in rec.sources],
-        ))
-    return gaps, numbering
+
+    return rows
 
 
-def build(w: Workshop, content: Content, counts: dict[str, dict[str, int]], consensus: dict[str, str],
-          participation: Participation, *, trainer: str, agency: str, marking: str, organisation: str,
-          retention_days: int, now: datetime) -> WorkshopReport:
+def build_workshop_report(w: Workshop, content: Content, counts: dict[str, dict[str, int]],
+                          consensus: dict[str, str], participation: Participation, *, trainer: str, agency: str,
+                          marking: str, organisation: str, retention_days: int, now: datetime) -> WorkshopReport:
     """Everything the report page and PDF show, from counts, consensus and participation only."""
-    b = board_mod.build(content, w.rec_ids, counts)
+    b = board_mod.build_board(content, w.rec_ids, counts)
     sub = b.content
     targets = {r.id: DEFAULT_TARGET for r in sub.recommendations}
     consensus = {q: v for q, v in consensus.items() if q in sub.questions}
@@ -126,7 +117,7 @@ def build(w: Workshop, content: Content, counts: dict[str, dict[str, int]], cons
                            [row(q) for q in r.questions]) for r in b.recs]
     basis_scores = consensus_scores or b.scores
     basis_values = consensus or group_values
-    gaps, numbering = _gap_sections(sub, basis_scores, basis_values)
+    gaps, numbering = gap_sections(sub, basis_scores, _group_answers(sub, basis_values))
     many = len(sub.recommendations) >= 3
     return WorkshopReport(
         workshop_id=w.id, title=w.title, agency=agency, trainer=trainer, status=w.status, created_at=w.created_at,

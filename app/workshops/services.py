@@ -14,17 +14,17 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Delete, bindparam, delete, func, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from .. import audit
 from ..assessments.services import create_assessment
 from ..content import Content
+from ..db import upsert
 from ..models import Answer, AuditEvent, Unit, User, utcnow
 from ..scoring import VALID_VALUES
 from .board import K_MIN
@@ -72,6 +72,7 @@ def format_code(code: str) -> str:
 
 
 def is_well_formed(code: str) -> bool:
+    """Length and alphabet of a join code: a malformed code is refused without a database query."""
     return len(code) == CODE_LENGTH and all(c in CODE_ALPHABET for c in code)
 
 
@@ -85,6 +86,7 @@ def _new_code(session: Session) -> str:
 
 
 def token_hash(token: str) -> str:
+    """What is stored of a participant's cookie token: a database dump does not let anyone act as them."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
@@ -220,6 +222,7 @@ def _usable_token(token: str | None) -> bool:
 
 
 def participant_for(session: Session, workshop_id: int, token: str | None) -> Participant | None:
+    """The participant this cookie token belongs to in this workshop; None if absent, oversized or unknown."""
     if not _usable_token(token):
         return None
     return session.scalars(_PARTICIPANT, {"token_hash": token_hash(token or ""), "workshop_id": workshop_id}).first()
@@ -236,28 +239,8 @@ def workshop_and_participant(session: Session, workshop_id: int,
 
 
 def my_answers(session: Session, participant: Participant) -> dict[str, str]:
+    """Question id -> value of one participant's own answers (a participant never sees anyone else's)."""
     return {qid: value for qid, value in session.execute(_MY_ANSWERS, {"participant_id": participant.id})}
-
-
-_UPSERTS: dict[tuple[str, type, tuple[str, ...], tuple[str, ...]], Any] = {}
-
-
-def _upsert(session: Session, model: type, rows: list[dict[str, object]], keys: list[str],
-            update: list[str]) -> None:
-    """INSERT ... ON CONFLICT DO UPDATE: a double-clicked save can neither fail nor store a second row.
-
-    The statement is built once per dialect and table (it is on every participant's save path).
-    """
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    key = (dialect, model, tuple(keys), tuple(update))
-    stmt = _UPSERTS.get(key)
-    if stmt is None:
-        ins = pg_insert(model) if dialect == "postgresql" else sqlite_insert(model)
-        stmt = _UPSERTS[key] = ins.on_conflict_do_update(index_elements=keys,
-                                                         set_={c: ins.excluded[c] for c in update})
-    session.execute(stmt, rows)
 
 
 def workshop_for_save(session: Session, workshop_id: int) -> Workshop:
@@ -284,7 +267,7 @@ def save_answers(session: Session, w: Workshop, participant_id: int, content: Co
             raise ValueError(f"not an answer to {rec_id}: {qid}={value!r}")
         rows.append({"workshop_id": w.id, "participant_id": participant_id, "question_id": qid, "value": value,
                      "updated_at": now})
-    _upsert(session, WorkshopAnswer, rows, ["participant_id", "question_id"], ["value", "updated_at"])
+    upsert(session, WorkshopAnswer, rows, ["participant_id", "question_id"], ["value", "updated_at"])
     session.flush()
     return len(rows)
 
@@ -324,6 +307,7 @@ def answer_counts(session: Session, w: Workshop) -> dict[str, dict[str, int]]:
 
 
 def participation(session: Session, w: Workshop, total_questions: int) -> Participation:
+    """Who took part, live or from the snapshot kept at purge; role labels rarer than K_MIN are pooled."""
     if w.purged_at is not None and w.participation:
         return Participation.from_json(w.participation)
     joined = session.scalar(select(func.count()).select_from(Participant).where(Participant.workshop_id == w.id))
@@ -347,6 +331,7 @@ def participation(session: Session, w: Workshop, total_questions: int) -> Partic
 
 
 def consensus_values(session: Session, w: Workshop) -> dict[str, str]:
+    """Question id -> the group's answer as the trainer recorded it (kept after the purge)."""
     rows = session.execute(select(WorkshopConsensus.question_id, WorkshopConsensus.value)
                            .where(WorkshopConsensus.workshop_id == w.id))
     return dict(rows.all())
@@ -370,7 +355,7 @@ def record_consensus(session: Session, w: Workshop, user: User, content: Content
             raise ValueError(f"not an answer value: {value!r}")
     existing = consensus_values(session, w)
     changed = [r for r in rows if existing.get(str(r["question_id"])) != r["value"]]
-    _upsert(session, WorkshopConsensus, changed, ["workshop_id", "question_id"],
+    upsert(session, WorkshopConsensus, changed, ["workshop_id", "question_id"],
             ["value", "recorded_by_id", "recorded_at"])
     gone = [q for q in removed if q in existing]
     if gone:
@@ -434,6 +419,11 @@ def purge_due(w: Workshop, now: datetime, retention_days: int) -> bool:
             and w.closed_at <= now - timedelta(days=retention_days))
 
 
+def _deleted(session: Session, stmt: Delete) -> int:
+    """Run a bulk DELETE and return how many rows it removed (a DML statement's result is a CursorResult)."""
+    return cast("CursorResult[Any]", session.execute(stmt)).rowcount
+
+
 def purge_workshop(session: Session, w: Workshop, content: Content, now: datetime | None = None) -> Purged:
     """Freeze the per-question counts and participation, then delete every participant-level row."""
     now = now or utcnow()
@@ -444,8 +434,8 @@ def purge_workshop(session: Session, w: Workshop, content: Content, now: datetim
     for qid, by_value in counts.items():
         session.add(WorkshopAggregate(workshop_id=w.id, question_id=qid, counts=json.dumps(by_value, sort_keys=True),
                                       created_at=now))
-    n_answers = session.execute(delete(WorkshopAnswer).where(WorkshopAnswer.workshop_id == w.id)).rowcount
-    n_people = session.execute(delete(Participant).where(Participant.workshop_id == w.id)).rowcount
+    n_answers = _deleted(session, delete(WorkshopAnswer).where(WorkshopAnswer.workshop_id == w.id))
+    n_people = _deleted(session, delete(Participant).where(Participant.workshop_id == w.id))
     w.participation, w.purged_at, w.updated_at = snapshot.to_json(), now, now
     session.flush()
     audit.record(session, "workshop_purged", "workshop", w.id, actor="retention", agency_id=w.agency_id,

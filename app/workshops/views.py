@@ -1,19 +1,14 @@
 """Workshop pages: the trainer's workshops, live board, consensus and report (/workshops/...), and the
 participants' join and answer pages (/w/...), which need no account.
 
-Participants are recognised by a random token in an HttpOnly cookie scoped to /w/; its hash is all the
-server keeps. Their answer forms carry an HMAC of that token instead of the session CSRF token, so a page
-left open through a long session still saves, and a forged cross-site form (no cookie, no token) cannot.
+Participants are recognised by a cookie, and their answer forms by an HMAC token instead of the session CSRF
+token: see participants.py.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 import re
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import segno
@@ -36,18 +31,18 @@ from werkzeug.wrappers import Response as WResponse
 from wtforms.fields.choices import SelectChoice
 
 from .. import audit
-from ..access import allow, get_workshop, public, scope_workshops
+from ..access import allow, get_conversion_unit, get_workshop, public, scope_conversion_units, scope_workshops
 from ..content import Content, Recommendation
 from ..content.current import current as current_content
 from ..content.current import for_version
 from ..db import db
 from ..errors import fail
 from ..extensions import csrf, limiter
-from ..models import Role, Unit, User, utcnow
+from ..models import Role, User, utcnow
 from ..reports.pdf import render_pdf
 from . import board as board_mod
+from . import participants, services, svg
 from . import report as report_mod
-from . import services, svg
 from .forms import (
     ActionForm,
     ConvertForm,
@@ -63,15 +58,6 @@ from .models import Pacing, Participant, Workshop
 
 bp = Blueprint("workshops", __name__)
 
-COOKIE_PREFIX = "thb_wp"
-COOKIE_PATH = "/w/"
-COOKIE_MAX_AGE = timedelta(days=7)  # a course week; answers themselves follow the retention period
-
-
-def cookie_name(workshop_id: int) -> str:
-    return f"{COOKIE_PREFIX}{workshop_id}"
-
-
 def _content(w: Workshop) -> Content:
     return for_version(w.content_version)
 
@@ -81,12 +67,6 @@ def _join_url(w: Workshop) -> str:
 
 
 # --- participants ---------------------------------------------------------------------------------------------
-
-
-def _form_token(p: Participant) -> str:
-    """Binds an answer form to its participant; cannot be made without the cookie token's hash and the key."""
-    key = current_app.config["SECRET_KEY"].encode("utf-8")
-    return hmac.new(key, f"workshop-form:{p.id}:{p.token_hash}".encode(), hashlib.sha256).hexdigest()
 
 
 def _join_failed(resp: WResponse) -> bool:
@@ -157,21 +137,26 @@ def join() -> WResponse | tuple[str, int]:
     if w is None or why != services.JOIN_OK:
         return _render_join(form, 404 if why == services.JOIN_WRONG else 410, why)
     target = url_for("workshops.participant_home", workshop_id=w.id)
-    if services.participant_for(db.session, w.id, request.cookies.get(cookie_name(w.id))) is not None:
+    if services.participant_for(db.session, w.id, _cookie_token(w.id)) is not None:
         return redirect(target)  # joined before in this browser: keep the same answers
     workshop_id = w.id
     db.start_writing()
     _p, token = services.join(db.session, workshop_id, form.role_label.data or "")
     db.session.commit()
     resp = redirect(target)
-    resp.set_cookie(cookie_name(workshop_id), token, max_age=COOKIE_MAX_AGE, path=COOKIE_PATH, httponly=True,
+    resp.set_cookie(participants.cookie_name(workshop_id), token, max_age=participants.COOKIE_MAX_AGE,
+                    path=participants.COOKIE_PATH, httponly=True,
                     samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
     return resp
 
 
+def _cookie_token(workshop_id: int) -> str | None:
+    return request.cookies.get(participants.cookie_name(workshop_id))
+
+
 def _participant(workshop_id: int) -> tuple[Workshop, Participant]:
     """The workshop and this browser's participant in it; a clear 403 page when it has not joined."""
-    found = services.workshop_and_participant(db.session, workshop_id, request.cookies.get(cookie_name(workshop_id)))
+    found = services.workshop_and_participant(db.session, workshop_id, _cookie_token(workshop_id))
     if found is None:
         abort(Response(render_template("workshops/not_joined.html"), status=403))
     return found
@@ -181,30 +166,13 @@ def _wants_json() -> bool:
     return request.headers.get("X-Requested-With") == "fetch"
 
 
-@dataclass(frozen=True)
-class RecProgress:
-    rec: Recommendation
-    answered: int
-    total: int
-    open: bool
-
-
-def _progress(w: Workshop, content: Content, mine: dict[str, str]) -> list[RecProgress]:
-    can = set(services.answerable_rec_ids(w))
-    out = []
-    for rid in w.rec_ids:
-        rec = content.recommendation_by_id[rid]
-        out.append(RecProgress(rec, sum(1 for q in rec.questions if q.id in mine), len(rec.questions), rid in can))
-    return out
-
-
 @bp.route("/w/<int:workshop_id>/")
 @public
 def participant_home(workshop_id: int) -> str:
     w, p = _participant(workshop_id)
     content = _content(w)
     mine = services.my_answers(db.session, p)
-    return render_template("workshops/participant_home.html", w=w, progress=_progress(w, content, mine),
+    return render_template("workshops/participant_home.html", w=w, progress=participants.progress(w, content, mine),
                            answered=len(mine), role_label=p.role_label, saved_number=_saved_number(w, content))
 
 
@@ -218,11 +186,12 @@ def _answer_rec(w: Workshop, content: Content, number: int) -> Recommendation:
 def _render_answer(w: Workshop, p: Participant, content: Content, rec: Recommendation, form: Any,
                    status: int = 200, mine: dict[str, str] | None = None, **extra: Any) -> tuple[str, int]:
     mine = services.my_answers(db.session, p) if mine is None else mine
-    progress = _progress(w, content, mine)
+    progress = participants.progress(w, content, mine)
     open_ids = [r.rec.id for r in progress if r.open]
     nxt = next((r.rec.number for r in progress if r.open and r.rec.number > rec.number), None)
     return render_template("workshops/answer.html", w=w, content=content, rec=rec, form=form,
-                           form_token=_form_token(p), editable=rec.id in open_ids, progress=progress,
+                           form_token=participants.form_token(p, current_app.config["SECRET_KEY"]),
+                           editable=rec.id in open_ids, progress=progress,
                            next_number=nxt, saved_number=_saved_number(w, content), **extra), status
 
 
@@ -242,7 +211,7 @@ def answer(workshop_id: int, number: int) -> Any:
         mine = services.my_answers(db.session, p)
         form = form_class(data={f"q_{q.id}": mine.get(q.id) for q in rec.questions})
         return _render_answer(w, p, content, rec, form, mine=mine)
-    if not hmac.compare_digest(request.form.get("ft", ""), _form_token(p)):
+    if not participants.form_token_ok(request.form.get("ft", ""), p, current_app.config["SECRET_KEY"]):
         fail(400, _("This answer form does not belong to you. Reload the page and answer again."))
     unknown = sorted(k for k in request.form if k not in answer_field_names(rec))
     if unknown:
@@ -359,11 +328,11 @@ def _fresh(workshop_id: int) -> Workshop:
 def _board_context(w: Workshop) -> dict[str, Any]:
     content = _content(w)
     counts = services.answer_counts(db.session, w)
-    board = board_mod.build(content, w.rec_ids, counts)
+    board = board_mod.build_board(content, w.rec_ids, counts)
     total = len(board.content.questions)
     now = utcnow()
     return dict(w=w, board=board, participation=services.participation(db.session, w, total),
-                hist=svg.histogram, level_bar=svg.level_bar, code=services.format_code(w.code),
+                hists=svg.histograms(board.questions), code=services.format_code(w.code),
                 join_url=_join_url(w), code_expired=w.is_open and w.code_expires_at <= now, now=now,
                 open_rec=content.recommendation_by_id.get(w.open_recommendation_id or ""),
                 retention_days=current_app.config["WORKSHOP_RETENTION_DAYS"], k_min=board_mod.K_MIN)
@@ -458,7 +427,7 @@ def pace(workshop_id: int) -> WResponse:
 
 def _convert_form() -> ConvertForm:
     form = ConvertForm()
-    units = db.session.scalars(select(Unit).where(Unit.agency_id == current_user.agency_id).order_by(Unit.name))
+    units = db.session.scalars(scope_conversion_units(current_user))
     form.unit.choices = [SelectChoice(str(u.id), u.name) for u in units]
     return form
 
@@ -468,7 +437,7 @@ def _convert_form() -> ConvertForm:
 def consensus(workshop_id: int) -> Any:
     w = _fresh(workshop_id) if request.method == "GET" else get_workshop(workshop_id, for_update=True)
     content = _content(w)
-    board = board_mod.build(content, w.rec_ids, services.answer_counts(db.session, w))
+    board = board_mod.build_board(content, w.rec_ids, services.answer_counts(db.session, w))
     qids = tuple(q.question.id for q in board.questions)
     form_class = consensus_form_class(qids)
     recorded = services.consensus_values(db.session, w)
@@ -489,7 +458,7 @@ def consensus(workshop_id: int) -> Any:
         convert_form.title.data = _("%(t)s (workshop consensus)", t=w.title)[:200]
     status = 200 if request.method == "GET" else 422
     return render_template("workshops/consensus.html", w=w, board=board, form=form, recorded=recorded,
-                           convert_form=convert_form, hist=svg.histogram,
+                           convert_form=convert_form, hists=svg.histograms(board.questions),
                            conversions=services.conversions(db.session, w), k_min=board_mod.K_MIN), status
 
 
@@ -501,10 +470,7 @@ def convert(workshop_id: int) -> Any:
     if not form.validate_on_submit():
         flash(_("Choose a unit of your agency and a title for the draft assessment."), "error")
         return redirect(url_for("workshops.consensus", workshop_id=w.id))
-    unit = db.session.scalars(select(Unit).where(Unit.id == form.unit.data,
-                                                 Unit.agency_id == current_user.agency_id)).first()
-    if unit is None:
-        abort(404)
+    unit = get_conversion_unit(form.unit.data)
     try:
         services.convert_to_assessment(db.session, w, current_user, unit, form.title.data, _content(w))
     except services.StateError as exc:
@@ -521,7 +487,7 @@ def _report(w: Workshop) -> report_mod.WorkshopReport:
     content = _content(w)
     total = len(board_mod.subset(content, w.rec_ids).questions)
     trainer = db.session.get(User, w.created_by_id)
-    return report_mod.build(
+    return report_mod.build_workshop_report(
         w, content, services.answer_counts(db.session, w), services.consensus_values(db.session, w),
         services.participation(db.session, w, total), trainer=trainer.name if trainer else "",
         agency=w.agency.name, marking=current_app.config["HANDLING_MARKING"],

@@ -10,6 +10,7 @@ import io
 import re
 
 from docx import Document
+from docx.document import Document as DocumentObject
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -21,8 +22,9 @@ from docx.text.paragraph import Paragraph
 from flask_babel import gettext as _
 
 from ..display import fmt_level, fmt_pct
-from ..reports.context import ReportContext
-from ..templating import fmt_date, fmt_dt
+from ..scoring import level_floor
+from ..templating import fmt_date, fmt_dt, status_label
+from .context import GapSection, ReportContext
 
 ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 MARKING_RED = RGBColor(0x8B, 0x1E, 0x1E)
@@ -59,7 +61,7 @@ def _field(paragraph: Paragraph, instruction: str) -> None:
         run._r.append(el)
 
 
-def _table(doc: Document, header: list[str], rows: list[list[str]], widths: list[float] | None = None,
+def _table(doc: DocumentObject, header: list[str], rows: list[list[str]], widths: list[float] | None = None,
            numeric: set[int] | None = None) -> Table:
     table = doc.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
@@ -92,20 +94,37 @@ def _table(doc: Document, header: list[str], rows: list[list[str]], widths: list
     return table
 
 
-def _bullets(doc: Document, items: list[str], style: str = "List Bullet") -> None:
+def _bullets(doc: DocumentObject, items: list[str], style: str = "List Bullet") -> None:
     for item in items:
         doc.add_paragraph(_t(item), style=style)
 
 
-def _label(doc: Document, label: str, text: str) -> None:
+def _label(doc: DocumentObject, label: str, text: str) -> None:
     p = doc.add_paragraph()
     p.add_run(_t(label) + ": ").bold = True
     p.add_run(_t(text))
 
 
 def gap_report_docx(r: ReportContext) -> bytes:
-    """The gap report as a .docx: summary, all recommendations, gaps, comparison, answers, method, sign-off."""
+    """The gap report as a .docx, section by section in the order of the page and the PDF (reports/_sections.html)."""
     doc = Document()
+    _setup(doc, r)
+    _title(doc, r)
+    summary(doc, r)
+    overview_table(doc, r)
+    gap_sections(doc, r)
+    sources(doc, r)
+    comparison(doc, r)
+    appendix(doc, r)
+    method(doc, r)
+    signoff(doc, r)
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def _setup(doc: DocumentObject, r: ReportContext) -> None:
+    """Document properties, A4 page, and the handling marking in the header and footer of every page."""
     doc.core_properties.title = _t(f"{_('Gap report')}: {r.unit} – {r.title}")
     doc.core_properties.author = _t(f"{r.agency} – {r.unit}")
     doc.core_properties.subject = _t(_("Self-assessment against the ten recommendations on technology-facilitated "
@@ -129,18 +148,23 @@ def gap_report_docx(r: ReportContext) -> bytes:
     foot.add_run(" " + _("of") + " ")
     _field(foot, "NUMPAGES")
 
+
+def _title(doc: DocumentObject, r: ReportContext) -> None:
+    """Marking, title and the facts table (the PDF's cover)."""
     m = doc.add_paragraph()
     run = m.add_run(_t(r.marking))
     run.bold, run.font.color.rgb = True, MARKING_RED
     doc.add_heading(_t(f"{_('Gap report')}: {r.title}"), level=0)
-    status = {"draft": _("Draft (provisional results)"), "submitted": _("Submitted"),
-              "reopened": _("Reopened (provisional results)")}[r.status]
+    status = status_label(r.status, report=True)
     _table(doc, [_("Field"), _("Value")], [
         [_("Agency"), r.agency], [_("Unit"), r.unit], [_("Period"), r.title],
         [_("Status"), status + (f", {fmt_date(r.submitted_at)}" if r.submitted_at else "")],
         [_("Content version"), r.content_version], [_("Generated"), fmt_dt(r.generated_at)],
     ], widths=[4.5, 12.5])
 
+
+def summary(doc: DocumentObject, r: ReportContext) -> None:
+    """Executive summary: maturity, coverage, top priorities and pillar exposure (a table, not a chart)."""
     doc.add_heading(_("Executive summary"), level=1)
     if r.provisional:
         doc.add_paragraph(_("Provisional: this assessment is not submitted. Unanswered questions are left out of "
@@ -164,6 +188,9 @@ def gap_report_docx(r: ReportContext) -> bytes:
     _table(doc, [_("Pillar"), _("Exposure")], [[name, fmt_pct(val)] for _pid, name, val in r.pillars],
            widths=[8, 3], numeric={1})
 
+
+def overview_table(doc: DocumentObject, r: ReportContext) -> None:
+    """Every recommendation's current level (shaded by level), target, gap and priority."""
     doc.add_heading(_("All recommendations"), level=1)
     rows = []
     fills = []
@@ -174,7 +201,7 @@ def gap_report_docx(r: ReportContext) -> bytes:
                    _("n/a") if s.status == "not_applicable" else _("not yet answered"))
         rows.append([str(row.rec.number), row.rec.short_title, current, str(s.target),
                      fmt_level(s.gap) if s.applicable else na, fmt_level(s.priority) if s.applicable else na])
-        fills.append(LEVEL_FILLS[max(0, min(4, int(s.current + 1e-9)))] if s.applicable and s.current is not None
+        fills.append(LEVEL_FILLS[level_floor(s.current)] if s.applicable and s.current is not None
                      else None)
     table = _table(doc, ["#", _("Recommendation"), _("Current"), _("Target"), _("Gap"), _("Priority")], rows,
                    widths=[0.8, 8.4, 2.0, 1.9, 1.6, 2.1], numeric={2, 3, 4, 5})
@@ -182,70 +209,90 @@ def gap_report_docx(r: ReportContext) -> bytes:
         if fill:
             _shade(table.rows[i].cells[2], fill)
 
+
+def gap_sections(doc: DocumentObject, r: ReportContext) -> None:
+    """One section per gap, by priority: pillars and threats, impacts, weakest answers, next actions."""
     doc.add_heading(_("Gaps, by priority"), level=1)
     if not r.gaps:
         doc.add_paragraph(_("No gaps: every applicable recommendation meets its target."))
     for g in r.gaps:
-        doc.add_heading(_t(_("Priority %(rank)d: %(number)d. %(title)s", rank=g.rank, number=g.rec.number,
-                               title=g.rec.title)), level=2)
-        doc.add_paragraph(" · ".join([
-            f"{_('Current')} {fmt_level(g.score.current)}", f"{_('Target')} {g.score.target}",
-            f"{_('Gap')} {fmt_level(g.score.gap)}", f"{_('Priority')} {fmt_level(g.score.priority)}"]))
-        doc.add_heading(_("Pillars exposed and the threats this gap leaves open"), level=3)
-        for p in g.pillars:
-            para = doc.add_paragraph()
-            para.add_run(_t(p.pillar_name)).bold = True
-            para.add_run(" (" + (_("primary") if p.weight == 2 else _("secondary")) + ")")
-            for audience, threats in p.by_audience:
-                doc.add_paragraph(_t(audience)).runs[0].italic = True
-                _bullets(doc, threats)
-            if p.rights:
-                doc.add_paragraph(_("Rights whose violation technology facilitates")).runs[0].italic = True
-                _bullets(doc, p.rights)
-        _label(doc, _("Impacts countered"), "; ".join(g.impacts))
-        _label(doc, _("Trafficking stages"), ", ".join(g.stages))
-        _label(doc, _("Technologies"), ", ".join(g.technologies))
-        doc.add_heading(_("Weakest answers"), level=3)
-        for w in g.weakest:
-            para = doc.add_paragraph(style="List Bullet")
-            para.add_run(_t(w.value_label)).bold = True
-            para.add_run(" – " + _t(w.text))
-            if w.comment:
-                para.add_run("\n" + _t(f"{_('Comment')}: {w.comment}")).italic = True
-        doc.add_heading(_("Suggested next actions (level reached: %(l)d)", l=g.level_reached), level=3)
-        _bullets(doc, g.actions)
-        if g.sources:
-            _label(doc, _("Sources"), " ".join(f"[{n}]" for n in g.sources))
+        _gap(doc, g)
 
+
+def _gap(doc: DocumentObject, g: GapSection) -> None:
+    doc.add_heading(_t(_("Priority %(rank)d: %(number)d. %(title)s", rank=g.rank, number=g.rec.number,
+                           title=g.rec.title)), level=2)
+    doc.add_paragraph(" · ".join([
+        f"{_('Current')} {fmt_level(g.score.current)}", f"{_('Target')} {g.score.target}",
+        f"{_('Gap')} {fmt_level(g.score.gap)}", f"{_('Priority')} {fmt_level(g.score.priority)}"]))
+    doc.add_heading(_("Pillars exposed and the threats this gap leaves open"), level=3)
+    for p in g.pillars:
+        para = doc.add_paragraph()
+        para.add_run(_t(p.pillar_name)).bold = True
+        para.add_run(" (" + (_("primary") if p.weight == 2 else _("secondary")) + ")")
+        for audience, threats in p.by_audience:
+            doc.add_paragraph(_t(audience)).runs[0].italic = True
+            _bullets(doc, threats)
+        if p.rights:
+            doc.add_paragraph(_("Rights whose violation technology facilitates")).runs[0].italic = True
+            _bullets(doc, p.rights)
+    _label(doc, _("Impacts countered"), "; ".join(g.impacts))
+    _label(doc, _("Trafficking stages"), ", ".join(g.stages))
+    _label(doc, _("Technologies"), ", ".join(g.technologies))
+    doc.add_heading(_("Weakest answers"), level=3)
+    for w in g.weakest:
+        para = doc.add_paragraph(style="List Bullet")
+        para.add_run(_t(w.value_label)).bold = True
+        para.add_run(" – " + _t(w.text))
+        if w.comment:
+            para.add_run("\n" + _t(f"{_('Comment')}: {w.comment}")).italic = True
+    doc.add_heading(_("Suggested next actions (level reached: %(l)d)", l=g.level_reached), level=3)
+    _bullets(doc, g.actions)
+    if g.sources:
+        _label(doc, _("Sources"), " ".join(f"[{n}]" for n in g.sources))
+
+
+def sources(doc: DocumentObject, r: ReportContext) -> None:
+    """The numbered sources the gap sections cite."""
     if r.sources:
         doc.add_heading(_("Sources"), level=1)
         for n, citation, url in r.sources:
             doc.add_paragraph(_t(f"[{n}] {citation}" + (f" {url}" if url else "")))
 
-    if r.comparison:
-        c = r.comparison
-        doc.add_heading(_("Since the previous assessment"), level=1)
-        doc.add_paragraph(_("Compared with “%(t)s” (submitted %(d)s, content version %(v)s). Overall maturity "
-                            "%(b)s → %(a)s.", t=c.previous_title, d=fmt_date(c.previous_submitted_at),
-                            v=c.previous_version, b=fmt_level(c.maturity_before), a=fmt_level(c.maturity_after)))
-        _table(doc, ["#", _("Recommendation"), _("Before"), _("Now"), _("Change")], [
-            [str(x.number), x.title, fmt_level(x.before), fmt_level(x.after),
-             (("+" if x.delta > 0 else "") + fmt_level(x.delta)) if x.delta is not None else x.change]
-            for x in c.rows], widths=[0.9, 9.6, 2.2, 2.2, 2.2], numeric={2, 3, 4})
-        _label(doc, _("New gaps"), "; ".join(c.new_gaps) or _("None"))
-        _label(doc, _("Closed gaps"), "; ".join(c.closed_gaps) or _("None"))
-        if c.questions_added or c.questions_removed:
-            doc.add_paragraph(_("Questions added since: %(a)s. Questions removed: %(r)s.",
-                                a=", ".join(c.questions_added) or "–", r=", ".join(c.questions_removed) or "–"))
 
+def comparison(doc: DocumentObject, r: ReportContext) -> None:
+    """Change since the previous submitted assessment of the unit, when there is one."""
+    if not r.comparison:
+        return
+    c = r.comparison
+    doc.add_heading(_("Since the previous assessment"), level=1)
+    doc.add_paragraph(_("Compared with “%(t)s” (submitted %(d)s, content version %(v)s). Overall maturity "
+                        "%(b)s → %(a)s.", t=c.previous_title, d=fmt_date(c.previous_submitted_at),
+                        v=c.previous_version, b=fmt_level(c.maturity_before), a=fmt_level(c.maturity_after)))
+    _table(doc, ["#", _("Recommendation"), _("Before"), _("Now"), _("Change")], [
+        [str(x.number), x.title, fmt_level(x.before), fmt_level(x.after),
+         (("+" if x.delta > 0 else "") + fmt_level(x.delta)) if x.delta is not None else x.change]
+        for x in c.rows], widths=[0.9, 9.6, 2.2, 2.2, 2.2], numeric={2, 3, 4})
+    _label(doc, _("New gaps"), "; ".join(c.new_gaps) or _("None"))
+    _label(doc, _("Closed gaps"), "; ".join(c.closed_gaps) or _("None"))
+    if c.questions_added or c.questions_removed:
+        doc.add_paragraph(_("Questions added since: %(a)s. Questions removed: %(r)s.",
+                            a=", ".join(c.questions_added) or "–", r=", ".join(c.questions_removed) or "–"))
+
+
+def appendix(doc: DocumentObject, r: ReportContext) -> None:
+    """Every answer with its comment and evidence, recommendation by recommendation."""
     doc.add_heading(_("Appendix: every answer"), level=1)
     for row in r.recs:
         doc.add_heading(_t(f"{row.rec.number}. {row.rec.title}"), level=2)
         _table(doc, [_("Question"), _("Answer"), _("Comment and evidence")], [
             [a.text, a.value_label, "\n".join(x for x in (a.comment, f"{_('Evidence')}: {a.evidence}"
-                                                          if a.evidence else "") if x)]
+                                                           if a.evidence else "") if x)]
             for a in row.answers], widths=[8.5, 3.5, 5])
 
+
+def method(doc: DocumentObject, r: ReportContext) -> None:
+    """The answer scale and the formulas behind every number of the report."""
     doc.add_heading(_("Method"), level=1)
     _table(doc, [_("Level"), _("Meaning")],
            [[f"{lvl.level} – {lvl.label}", lvl.description] for lvl in r.content.levels]
@@ -262,12 +309,12 @@ def gap_report_docx(r: ReportContext) -> bytes:
         "P_r = G_r × Σ_p w_rp; " + _("gaps are ranked by priority, then gap, then recommendation number"),
     ])
 
+
+def signoff(doc: DocumentObject, r: ReportContext) -> None:
+    """Who submitted and who signed off, when, with the supervisor's remark."""
     doc.add_heading(_("Sign-off"), level=1)
     _table(doc, [_("Field"), _("Value")], [
         [_("Submitted by"), f"{r.submitted_by or '–'}, {fmt_date(r.submitted_at) or '–'}"],
         [_("Signed off by"), f"{r.signed_off_by}{', ' + fmt_date(r.signed_off_at) if r.signed_off_at else ''}"],
         [_("Remark"), r.sign_off_remark],
     ], widths=[4.5, 12.5])
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
