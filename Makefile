@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint lock lock-check bench bench-workshop bench-team bench-analytics clean
+.PHONY: run test lint lock lock-check bench bench-workshop bench-team bench-analytics clean translations \
+	extract translations-update translations-import translations-check
 
 # Installs are repeatable: every dependency comes from the hash-pinned lock files (see tools/lockfile.py).
 # After changing dependencies in pyproject.toml, `make lock` re-resolves both lock files in one command.
@@ -20,13 +21,34 @@ $(STAMP): pyproject.toml requirements-dev.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# Compiled catalogs (.mo) are built here, never committed: each is remade when its .po changes.
+MO := $(patsubst %.po,%.mo,$(wildcard app/translations/*/LC_MESSAGES/messages.po))
+%.mo: %.po | $(STAMP)
+	$(BIN)/python -m app.i18n_tools compile
+
+translations: $(MO)
+
+# For translators (docs/translating.md): template from the sources, merge into each language, import a
+# translator's JSON (make translations-import LANG=es JSON=es.json), and the completeness check.
+extract: $(STAMP)
+	$(BIN)/python -m app.i18n_tools extract
+
+translations-update: extract
+	$(BIN)/python -m app.i18n_tools update
+
+translations-import: $(STAMP)
+	$(BIN)/python -m app.i18n_tools import $(LANG) $(JSON)
+
+translations-check: $(STAMP)
+	$(BIN)/python -m app.i18n_tools check
+
 run: export APP_ENV ?= development
-run: $(STAMP)
+run: $(STAMP) translations
 	FLASK_APP=wsgi.py $(BIN)/flask db-upgrade
 	FLASK_APP=wsgi.py $(BIN)/flask demo load
 	FLASK_APP=wsgi.py $(BIN)/flask run --host 127.0.0.1 --port 5000
 
-test: $(STAMP)
+test: $(STAMP) translations
 	$(BIN)/python tools/lockfile.py check
 	$(BIN)/ruff check .
 	$(BIN)/mypy app

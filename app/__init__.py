@@ -30,7 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     # Fail fast: a malformed content file stops the app with the path of the bad field.
     app.extensions["content"] = ContentRegistry.from_paths(
-        app.config["CONTENT_FILE"], app.config["CONTENT_ARCHIVE_DIR"]
+        app.config["CONTENT_FILE"], app.config["CONTENT_ARCHIVE_DIR"], app.config["LANGUAGES"]
     )
 
     from . import auth, cli, errors, ratelimit, requestlog, security
@@ -40,7 +40,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     requestlog.init_app(app)  # first: its hooks must run even for a request the others refuse
     db.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app)
+    from .i18n import select_locale
+
+    babel.init_app(app, locale_selector=select_locale)
     ratelimit.init_app(app)
     auth.init_login(app, login_manager)
     security.init_app(app)

@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from .content import ContentError, load_file
+from .content import ContentError, parse, read_file
 
 # The large demo agency's supervisor (demo data only, like the other demo logins).
 LARGE_SUPERVISOR = ("coordinator-{units}@large-demo.example", "demo-coordinator-pass")
@@ -28,14 +28,37 @@ def init_app(app: Flask) -> None:
     @content_cli.command("check")
     @click.argument("path", type=click.Path(dir_okay=False))
     def content_check(path: str) -> None:
-        """Validate a content file (schema and cross-references) without starting anything."""
+        """Validate a content file (schema and cross-references) and every translation of it
+        (``<name>.<lang>.json`` beside it, for each configured language) without starting anything."""
+        from .content import translation
+
         try:
-            c = load_file(path)
+            data, sha = read_file(path)
         except ContentError as exc:
             click.echo(f"INVALID {exc}", err=True)
             sys.exit(1)
+        c = parse(data, sha)
         n_q = len(c.questions)
         click.echo(f"OK {path}: version {c.version}, {len(c.recommendations)} recommendations, {n_q} questions")
+        failed = False
+        for lang in current_app.config["LANGUAGES"]:
+            try:
+                t = translation.load(path, lang)
+            except ValueError as exc:
+                click.echo(f"INVALID {exc}", err=True)
+                failed = True
+                continue
+            if t is None:
+                continue
+            found = translation.problems(data, t)
+            for line in found:
+                click.echo(f"INVALID {line}", err=True)
+            if found:
+                failed = True
+            else:
+                click.echo(f"OK {t.path}: {lang}, {len(t.strings)} texts")
+        if failed:
+            sys.exit(1)
 
     app.cli.add_command(content_cli)
 

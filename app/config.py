@@ -92,7 +92,10 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "SESSION_COOKIE_NAME": "thb_session",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": int(env.get("WTF_CSRF_TIME_LIMIT", "3600")),
-        "BABEL_DEFAULT_LOCALE": "en",
+        # Languages offered (the catalogs in app/translations and recommendations.<lang>.json must exist for
+        # each) and the one used when neither the account, the cookie nor the browser names one of them.
+        "LANGUAGES": [c.strip() for c in env.get("LANGUAGES", "en,es,ca,fr,de").split(",") if c.strip()],
+        "DEFAULT_LANGUAGE": env.get("DEFAULT_LANGUAGE", "en"),
         "PREFERRED_URL_SCHEME": "https" if app_env == "production" else "http",
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         # One JSON line per request on stderr (app/requestlog.py); 0 turns it off.
@@ -119,6 +122,10 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
                           "set REDIS_URL.")
     cfg["BASE_URL"] = check_base_url(cfg.get("BASE_URL"))
     cfg["TRUSTED_HOSTS"] = trusted_hosts(cfg["BASE_URL"], cfg["TRUSTED_HOSTS"], cfg["APP_ENV"])
+    if cfg["DEFAULT_LANGUAGE"] not in cfg["LANGUAGES"]:
+        raise ConfigError(f"DEFAULT_LANGUAGE {cfg['DEFAULT_LANGUAGE']!r} is not one of LANGUAGES "
+                          f"({', '.join(cfg['LANGUAGES'])}).")
+    cfg["BABEL_DEFAULT_LOCALE"] = cfg["DEFAULT_LANGUAGE"]
     return cfg
 
 

@@ -97,6 +97,8 @@ class User(Base):
     # Bumped on logout and password change: every session cookie carrying an older value is dead.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The interface language the person chose (None: follow the browser); see app/i18n.py.
+    language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     agency: Mapped[Agency | None] = relationship()
@@ -223,12 +225,13 @@ class PasswordToken(Base):
 
 
 class ReportCache(Base):
-    """Rendered PDF of a submitted assessment; valid while the assessment's version_id is unchanged."""
+    """Rendered PDF of a submitted assessment in one language; valid while its version_id is unchanged."""
 
     __tablename__ = "report_cache"
     assessment_id: Mapped[int] = mapped_column(
         ForeignKey("assessment.id", ondelete="CASCADE"), primary_key=True
     )
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
     assessment_version: Mapped[int] = mapped_column(Integer)
     generated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     pdf: Mapped[bytes] = mapped_column(LargeBinary)

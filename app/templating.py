@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app, g, has_app_context
@@ -11,18 +10,10 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from .content import Content, Question
-from .display import fmt_level, fmt_pct
+from .display import fmt_date, fmt_dt, fmt_level, fmt_pct
+from .i18n import LANGUAGE_NAMES, languages
 from .reports.charts import level_bar
 from .scoring import VALID_VALUES
-
-
-def fmt_dt(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def fmt_date(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d")
-
 
 # An assessment's status as people read it: badges, pickers, the PDF and the Word report all use this one mapping.
 STATUS_LABELS = {"draft": _l("Draft"), "submitted": _l("Submitted"), "reopened": _l("Reopened")}
@@ -86,7 +77,22 @@ def _choices_macro() -> Any:
     return current_app.jinja_env.get_template("_macros.html").module.level_choices_html  # type: ignore[attr-defined]
 
 
+# Short role names for page headers and lists (the account form explains each role at more length).
+ROLE_NAMES = {"member": _l("member"), "supervisor": _l("supervisor"), "admin": _l("administrator"),
+              "trainer": _l("trainer")}
+
+
+def role_label(role: str) -> str:
+    return str(ROLE_NAMES.get(role, role))
+
+
+def current_language() -> str:
+    return str(get_locale() or "en")
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(role_label=role_label, current_language=current_language,
+                                 language_codes=languages, language_name=lambda c: LANGUAGE_NAMES.get(c, c))
     app.jinja_env.globals.update(_=template_gettext, ngettext=template_ngettext, level_choices=level_choices,
                                  level_bar=level_bar)
     app.jinja_env.filters.update(level=fmt_level, pct=fmt_pct, dt=fmt_dt, date=fmt_date, status_label=status_label)

@@ -36,7 +36,8 @@ def trial(sqlite_template: Path, tmp_path: Path):
             s.add(AuditEvent(actor="trial", action="edited", object_type="assessment", object_id=str(a.id)))
         with db.writing() as s:
             a = s.get(Assessment, a.id)
-            s.add(ReportCache(assessment_id=a.id, assessment_version=a.version_id, pdf=b"%PDF-1.7 cached\x00\xff"))
+            s.add(ReportCache(assessment_id=a.id, language="en", assessment_version=a.version_id,
+                              pdf=b"%PDF-1.7 cached\x00\xff"))
     yield app
     app.extensions["db_engine"].dispose()
 
@@ -81,7 +82,7 @@ def test_demo_trial_is_copied_whole_and_verified(trial, fresh_pg_url: str) -> No
             assert db.session.scalar(select(func.max(Agency.id))) == max_id + 1
             a = db.session.scalars(select(Assessment).where(Assessment.title.like("%(edited)"))).one()
             assert a.version_id > 1
-            cached = db.session.get(ReportCache, a.id)
+            cached = db.session.get(ReportCache, (a.id, "en"))
             assert cached.assessment_version == a.version_id and cached.pdf == b"%PDF-1.7 cached\x00\xff"
             assert db.session.scalar(select(func.max(Answer.rev))) >= 1
             db.session.close()

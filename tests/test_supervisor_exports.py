@@ -17,6 +17,7 @@ from sqlalchemy import select
 from app.db import db
 from app.display import fmt_level, fmt_pct
 from app.models import Assessment, AuditEvent, ReportCache, Status, utcnow
+from app.supervisor import exports
 from app.supervisor.exports import neutralise
 
 from .conftest import email
@@ -62,9 +63,19 @@ def streamed(browser, url: str):
     return resp
 
 
+# Column titles are for people (and translated); the tests read columns by the code's keys.
+KEY_OF = {str(label): key for key, label in exports.COLUMN_LABELS.items()}
+
+
+def _keyed(header) -> list[str]:
+    return [KEY_OF.get(h, h) for h in header]
+
+
 def _csv_rows(resp) -> list[dict[str, str]]:
     assert resp.data.startswith("\ufeff".encode())
-    return list(csv.DictReader(io.StringIO(resp.data.decode("utf-8-sig"))))
+    reader = csv.reader(io.StringIO(resp.data.decode("utf-8-sig")))
+    header = _keyed(next(reader))
+    return [dict(zip(header, row, strict=True)) for row in reader]
 
 
 def _audits(app) -> list[tuple[str, str, str]]:
@@ -122,7 +133,7 @@ def test_assessment_xlsx_opens_and_matches_scoring(app, world, browser, assessed
     assert wb.sheetnames == ["Assessments", "Scores", "Answers"]
     expected = expected_scores(PLAN, TARGETS)
     summary = list(wb["Assessments"].iter_rows(values_only=True))
-    head = summary[0]
+    head = _keyed(summary[0])
     top = dict(zip(head, summary[1], strict=True))
     assert top["overall_maturity"] == pytest.approx(expected.maturity, rel=1e-15)
     assert top["exposure_want"] == pytest.approx(expected.exposure["want"], rel=1e-15)
@@ -130,13 +141,13 @@ def test_assessment_xlsx_opens_and_matches_scoring(app, world, browser, assessed
     scores = list(wb["Scores"].iter_rows(values_only=True))
     assert len(scores) == 1 + len(CONTENT.recommendations)
     for values in scores[1:]:
-        row = dict(zip(scores[0], values, strict=True))
+        row = dict(zip(_keyed(scores[0]), values, strict=True))
         rs = expected.by_id[row["recommendation_id"]]
         assert row["current_level"] == (pytest.approx(rs.current, rel=1e-15) if rs.applicable else None)
         assert row["gap"] == (pytest.approx(rs.gap, abs=1e-15) if rs.applicable else None)
         assert (row["counted"], row["unknown"], row["not_applicable"]) == (rs.counted, rs.unknown, rs.na)
     sheet = wb["Answers"]
-    header = [c.value for c in sheet[1]]
+    header = _keyed([c.value for c in sheet[1]])
     col = header.index("comment") + 1
     found = {}
     for r in range(2, sheet.max_row + 1):
@@ -238,7 +249,7 @@ def test_agency_zip_streams_every_units_latest_pdf_using_the_cache(app, world, b
     marker = _marker_pdf()
     with app.app_context(), db.writing():
         a = db.session.get(Assessment, assessed["latest"])
-        db.session.add(ReportCache(assessment_id=a.id, assessment_version=a.version_id, pdf=marker))
+        db.session.add(ReportCache(assessment_id=a.id, language="en", assessment_version=a.version_id, pdf=marker))
     browser.login(email("supervisor_a"))
     resp = streamed(browser, "/agency/reports.zip")
     assert resp.status_code == 200 and resp.was_streamed and resp.mimetype == "application/zip"
@@ -253,10 +264,10 @@ def test_agency_zip_streams_every_units_latest_pdf_using_the_cache(app, world, b
     a2_scores = expected_scores(uniform_plan("3"))
     assert "A2 baseline" in text and "Unit A2" in text and fmt_level(a2_scores.maturity) in text
     index = list(csv.DictReader(io.StringIO(zf.read("index.csv").decode("utf-8-sig"))))
-    assert [(r["unit"], r["file"]) for r in index] == [("Unit A1", a1), ("Unit A2", a2)]
+    assert [(r["Unit"], r["File"]) for r in index] == [("Unit A1", a1), ("Unit A2", a2)]
     assert "B1" not in zf.read("index.csv").decode()
     with app.app_context():  # the rendered one is cached now
-        cached = db.session.get(ReportCache, assessed["a2"])
+        cached = db.session.get(ReportCache, (assessed["a2"], "en"))
         assert cached is not None and cached.pdf == zf.read(a2)
     assert _audits(app) == [("agency", str(world.agency_a), "zip (2 pdf reports)")]
 

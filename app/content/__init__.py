@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -99,6 +100,8 @@ class Recommendation:
     questions: tuple[Question, ...]
     actions: Mapping[int, tuple[str, ...]]
     sources: tuple[str, ...]
+    # The seed's English title, kept beside a translated title where a report cites the source.
+    title_en: str = ""
 
     @property
     def weight_sum(self) -> int:
@@ -266,6 +269,7 @@ def parse(data: dict[str, Any], sha256: str = "") -> Content:
                 impacts=t(r["impacts"]), rights=t(r.get("rights", [])), stages=t(r["stages"]),
                 technologies=t(r["technologies"]), questions=questions,
                 actions={int(k): t(v) for k, v in r["actions"].items()}, sources=t(r["sources"]),
+                title_en=r.get("title_en", r["title"]),
             )
         )
     pillar_order = {p: i for i, p in enumerate(PILLARS)}
@@ -299,8 +303,8 @@ def parse(data: dict[str, Any], sha256: str = "") -> Content:
     )
 
 
-def load_file(path: str | Path) -> Content:
-    """Read, validate and parse one content file; raises ContentError naming the bad field."""
+def read_file(path: str | Path) -> tuple[dict[str, Any], str]:
+    """Read and validate one content file: its data and SHA-256; raises ContentError naming the bad field."""
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -311,29 +315,73 @@ def load_file(path: str | Path) -> Content:
     except json.JSONDecodeError as exc:
         raise ContentError(str(p), f"line {exc.lineno} column {exc.colno}", f"invalid JSON: {exc.msg}") from exc
     validate(data, str(p))
-    return parse(data, hashlib.sha256(raw).hexdigest())
+    return data, hashlib.sha256(raw).hexdigest()
+
+
+def load_file(path: str | Path) -> Content:
+    """Read, validate and parse one content file; raises ContentError naming the bad field."""
+    return parse(*read_file(path))
+
+
+def _localised(path: Path, data: dict[str, Any], sha: str, languages: Iterable[str]) -> dict[str, Content]:
+    """The content of ``path`` in each language that has a translation file beside it."""
+    from . import translation
+
+    out = {}
+    for lang in languages:
+        try:
+            t = translation.load(path, lang)
+        except (ValueError, OSError) as exc:
+            raise ContentError(str(translation.path_for(path, lang)), "$", str(exc)) from exc
+        if t is not None:
+            out[lang] = parse(translation.apply(data, t.strings), f"{sha}:{lang}")
+    return out
+
+
+_TRANSLATION_NAME = re.compile(r".+\.[a-z]{2,3}\.json$")
 
 
 class ContentRegistry:
-    """The current content plus every archived version, so old assessments keep their wording."""
+    """The current content plus every archived version, so old assessments keep their wording, each in
+    English and in every language with a translation file (a text missing from a translation of an
+    archived version stays English)."""
 
-    def __init__(self, current: Content, archived: Iterable[Content] = ()) -> None:
+    def __init__(self, current: Content, archived: Iterable[Content] = (),
+                 localised: Mapping[str, Mapping[str, Content]] | None = None) -> None:
         self.current = current
         self._by_version = {c.version: c for c in archived}
         self._by_version[current.version] = current
+        self._localised = {v: dict(by_lang) for v, by_lang in (localised or {}).items()}
 
     @classmethod
-    def from_paths(cls, current: str | Path, archive_dir: str | Path | None) -> ContentRegistry:
-        archived = []
+    def from_paths(cls, current: str | Path, archive_dir: str | Path | None,
+                   languages: Iterable[str] = ()) -> ContentRegistry:
+        languages = [lang for lang in languages if lang != "en"]
+        files = [Path(current)]
         if archive_dir and Path(archive_dir).is_dir():
-            archived = [load_file(f) for f in sorted(Path(archive_dir).glob("*.json"))]
-        return cls(load_file(current), archived)
+            # ``2025.1.json`` is a version; ``2025.1.es.json`` its Spanish translation, loaded with it.
+            files += [f for f in sorted(Path(archive_dir).glob("*.json")) if not _TRANSLATION_NAME.match(f.name)]
+        loaded, localised = [], {}
+        for f in files:
+            data, sha = read_file(f)
+            c = parse(data, sha)
+            loaded.append(c)
+            localised[c.version] = _localised(f, data, sha, languages)
+        return cls(loaded[0], loaded[1:], localised)
 
-    def get(self, version: str) -> Content:
+    def get(self, version: str, language: str | None = None) -> Content:
+        """One version of the content, in ``language`` where translated (English otherwise)."""
         try:
-            return self._by_version[version]
+            english = self._by_version[version]
         except KeyError:
             raise LookupError(f"content version {version!r} is not installed") from None
+        if language and language != "en":
+            return self._localised.get(version, {}).get(language, english)
+        return english
+
+    def languages(self, version: str) -> list[str]:
+        """The languages ``version`` reads in: English and every translation installed for it."""
+        return ["en", *sorted(self._localised.get(version, {}))]
 
     @property
     def versions(self) -> list[str]:

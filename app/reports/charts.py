@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from xml.sax.saxutils import escape
 
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from ..content import Content
@@ -54,9 +55,10 @@ def radar(content: Content, scores: Scores) -> str:
     by_id = scores.by_id
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
            f'role="img" aria-labelledby="radar-title radar-desc" class="chart radar" {FONT}>',
-           '<title id="radar-title">Current and target level per recommendation</title>',
+           f'<title id="radar-title">{svg_escape(_("Current and target level per recommendation"))}</title>',
            '<desc id="radar-desc">' + svg_escape("; ".join(
-               f"{rec.number}: current {fmt_level(by_id[rec.id].current)}, target {by_id[rec.id].target}"
+               _("%(num)d: current %(current)s, target %(target)d", num=rec.number,
+                 current=fmt_level(by_id[rec.id].current), target=by_id[rec.id].target)
                for rec in recs)) + "</desc>"]
     for level in range(1, 5):
         out.append(f'<polygon points="{poly([level] * n)}" fill="none" stroke="{GRID}" stroke-width="1"/>')
@@ -69,7 +71,7 @@ def radar(content: Content, scores: Scores) -> str:
         anchor = "middle" if abs(lx - cx) < 20 else ("start" if lx > cx else "end")
         rs = by_id[rec.id]
         muted = not rs.applicable
-        label = f"{rec.number}. {rec.short_title}" + (" (n/a)" if rs.status == "not_applicable" else "")
+        label = f"{rec.number}. {rec.short_title}" + (f" ({_('n/a')})" if rs.status == "not_applicable" else "")
         lines = _wrap(label, 24)
         top = ly + 4 - (len(lines) - 1) * 7 if abs(ly - cy) < r * 0.9 else (ly + 4 - (len(lines) - 1) * 14 if ly < cy
                                                                            else ly + 4)
@@ -88,10 +90,10 @@ def radar(content: Content, scores: Scores) -> str:
     ly = h - 18
     out.append(f'<rect x="{cx - 150}" y="{ly - 10}" width="22" height="12" fill="{CURRENT}" fill-opacity="0.25" '
                f'stroke="{CURRENT}" stroke-width="2"/>')
-    out.append(f'<text x="{cx - 122}" y="{ly}" font-size="12" fill="#222">Current level</text>')
+    out.append(f'<text x="{cx - 122}" y="{ly}" font-size="12" fill="#222">{svg_escape(_("Current level"))}</text>')
     out.append(f'<line x1="{cx + 20}" y1="{ly - 4}" x2="{cx + 44}" y2="{ly - 4}" stroke="{TARGET}" '
                'stroke-width="2.5" stroke-dasharray="7 4"/>')
-    out.append(f'<text x="{cx + 50}" y="{ly}" font-size="12" fill="#222">Target level</text>')
+    out.append(f'<text x="{cx + 50}" y="{ly}" font-size="12" fill="#222">{svg_escape(_("Target level"))}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -121,17 +123,18 @@ def pillar_matrix(content: Content, scores: Scores) -> str:
     label_w, cell_w, cell_h, head_h = 300, 110, 28, 44
     cols = content.pillars
     w = label_w + cell_w * len(cols) + 8
-    h = head_h + cell_h * len(content.recommendations) + 34
+    h = head_h + cell_h * len(content.recommendations) + 34 + 13 * 2  # room for a caption of up to 3 lines
     max_val = 4 * 2
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
            f'role="img" aria-labelledby="matrix-title" class="chart matrix" {FONT}>',
-           '<title id="matrix-title">Pillar matrix: gap times pillar weight per recommendation</title>']
+           '<title id="matrix-title">'
+           f'{svg_escape(_("Pillar matrix: gap times pillar weight per recommendation"))}</title>']
     for j, p in enumerate(cols):
         x = label_w + cell_w * j + cell_w / 2
         out.append(f'<text x="{x:.0f}" y="18" font-size="12" font-weight="bold" text-anchor="middle" '
                    f'fill="#222">{svg_escape(p.short)}</text>')
         out.append(f'<text x="{x:.0f}" y="34" font-size="10" text-anchor="middle" fill="{MUTED}">'
-                   f'exposure {svg_escape(fmt_pct(scores.exposure[p.id]))}</text>')
+                   f'{svg_escape(_("exposure %(pct)s", pct=fmt_pct(scores.exposure[p.id])))}</text>')
     by_id = scores.by_id
     for i, rec in enumerate(content.recommendations):
         y = head_h + cell_h * i
@@ -143,7 +146,7 @@ def pillar_matrix(content: Content, scores: Scores) -> str:
             x = label_w + cell_w * j
             wgt = rec.pillars[p.id]
             if not rs.applicable:
-                fill, txt, colour = "#f1f2f4", "n/a" if rs.status == "not_applicable" else "–", MUTED
+                fill, txt, colour = "#f1f2f4", _("n/a") if rs.status == "not_applicable" else "–", MUTED
             elif wgt == 0:
                 fill, txt, colour = "#f7f7f7", "·", MUTED
             else:
@@ -156,10 +159,11 @@ def pillar_matrix(content: Content, scores: Scores) -> str:
             wmark = "" if wgt == 0 or not rs.applicable else f" (w{wgt})"
             out.append(f'<text x="{x + cell_w / 2:.0f}" y="{y + 18}" font-size="12" text-anchor="middle" '
                        f'fill="{colour}">{svg_escape(txt)}{wmark}</text>')
-    ly = h - 12
-    out.append(f'<text x="4" y="{ly}" font-size="10" fill="{MUTED}">Cell = gap × pillar weight (w2 primary, '
-               "w1 secondary; · = pillar not linked). Darker = larger share of the targeted capability missing."
-               "</text>")
+    caption = _wrap(_("Cell = gap × pillar weight (w2 primary, w1 secondary; · = pillar not linked). Darker = "
+                      "larger share of the targeted capability missing."), 120)
+    ly = head_h + cell_h * len(content.recommendations) + 22
+    for k, line in enumerate(caption):
+        out.append(f'<text x="4" y="{ly + 13 * k}" font-size="10" fill="{MUTED}">{svg_escape(line)}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -170,12 +174,16 @@ def exposure_bars(content: Content, scores: Scores) -> str:
     h = len(content.pillars) * (bar_h + gap) + 10
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
            f'role="img" aria-labelledby="exposure-title" class="chart exposure" {FONT}>',
-           '<title id="exposure-title">Pillar exposure in percent</title>']
+           f'<title id="exposure-title">{svg_escape(_("Pillar exposure in percent"))}</title>']
     track = w - label_w - 60
     for i, p in enumerate(content.pillars):
         y = 5 + i * (bar_h + gap)
         val = scores.exposure[p.id]
-        out.append(f'<text x="0" y="{y + 16}" font-size="13" fill="#222">{svg_escape(p.name)}</text>')
+        # Pillar names run long in some languages ("Llibertat per viure amb dignitat"): up to two lines.
+        lines = _wrap(p.name, 24)[:2]
+        first = y + 16 if len(lines) == 1 else y + 9
+        tspans = "".join(f'<tspan x="0" y="{first + k * 14}">{svg_escape(t)}</tspan>' for k, t in enumerate(lines))
+        out.append(f'<text font-size="12.5" fill="#222">{tspans}</text>')
         out.append(f'<rect x="{label_w}" y="{y}" width="{track}" height="{bar_h}" fill="#eef0f3"/>')
         out.append(f'<rect x="{label_w}" y="{y}" width="{track * val / 100:.1f}" height="{bar_h}" '
                    f'fill="{_shade(val, 100) if val else "#eef0f3"}"/>')

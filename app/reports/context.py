@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -162,14 +163,16 @@ class ReportContext:
         return [(p.id, p.name, self.scores.exposure[p.id]) for p in self.content.pillars]
 
 
+def special_value_labels() -> dict[str | None, str]:
+    """The answers that are not levels, as people read them (in the current language)."""
+    return {None: _("Unanswered"), "na": _("Not applicable"), "unknown": _("Don't know (counted as 0)")}
+
+
 def value_label(content: Content, value: str | None) -> str:
-    if value is None:
-        return "Unanswered"
-    if value == "na":
-        return "Not applicable"
-    if value == "unknown":
-        return "Don't know (counted as 0)"
-    lvl = content.levels[int(value)]
+    specials = special_value_labels()
+    if value in specials:
+        return specials[value]
+    lvl = content.levels[int(str(value))]
     return f"{lvl.level} – {lvl.label}"
 
 

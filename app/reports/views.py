@@ -14,6 +14,7 @@ from flask_login import current_user
 from .. import audit
 from ..access import ASSESSMENT_ROLES, allow, get_assessment
 from ..db import db
+from ..display import locale_code
 from ..models import Assessment
 from ..supervisor import analytics, exports
 from . import services
@@ -34,9 +35,9 @@ def results(assessment_id: int) -> str:
 
 def _audited_download(a: Assessment, action: str, detail: str, pdf: tuple[int, bytes] | None = None) -> None:
     """Audit the download; a freshly rendered PDF is kept in the cache in the same short write."""
-    obj_id = a.id
+    obj_id, lang = a.id, locale_code()
     audit.record_download(action, "assessment", obj_id, agency_id=a.unit.agency_id, detail=detail,
-                          also=(lambda session: services.store_pdf(session, obj_id, *pdf)) if pdf is not None else None)
+                          also=(lambda session: services.store_pdf(session, obj_id, *pdf, lang)) if pdf else None)
 
 
 @bp.route("/<int:assessment_id>/report.pdf")
@@ -55,7 +56,8 @@ def pdf(assessment_id: int) -> Response:
 def export_json(assessment_id: int) -> Response:
     a = get_assessment(assessment_id)
     filename = services.report_filename(a, "json")
-    body = json.dumps(to_json(services.build_context(a)), ensure_ascii=False, indent=2)
+    # A machine export: the same in every interface language (English content texts, ISO dates).
+    body = json.dumps(to_json(services.build_context(a, "en")), ensure_ascii=False, indent=2)
     _audited_download(a, "export_downloaded", "json")
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="{filename}"'})
@@ -68,8 +70,9 @@ def _attachment(body: Any, mimetype: str, filename: str) -> Response:
 def _export_data(a: Assessment) -> exports.ExportData:
     """The one assessment in the shape of the agency exports, so both have the same columns."""
     heads = analytics.heads_by_id(db.session, current_user, [a.id])
-    content_for = current_app.extensions["content"].get
-    return exports.ExportData(a.unit.agency.name, heads, analytics.scores(db.session, heads, content_for), content_for)
+    registry = current_app.extensions["content"]
+    return exports.localised(a.unit.agency.name, heads, analytics.scores(db.session, heads, registry.get),
+                             registry.get, locale_code())
 
 
 @bp.route("/<int:assessment_id>/report.docx")
@@ -86,7 +89,8 @@ def docx(assessment_id: int) -> Response:
 def export_csv(assessment_id: int) -> Response:
     a = get_assessment(assessment_id)
     data = _export_data(a)
-    body = "".join(exports.csv_stream(exports.ANSWER_COLUMNS, exports.answer_rows(db.session, data)))
+    body = "".join(exports.csv_stream(exports.column_labels(exports.ANSWER_COLUMNS),
+                                      exports.answer_rows(db.session, data)))
     _audited_download(a, "export_downloaded", "csv")
     return _attachment(body, "text/csv", exports.safe_name("assessment", a.unit.name, a.title, ext="csv"))
 

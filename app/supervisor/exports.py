@@ -12,12 +12,13 @@ import io
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -26,7 +27,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from ..models import Answer
-from ..reports.context import value_label
+from ..reports.context import special_value_labels, value_label
 from ..scoring import PILLARS, Scores, level_of
 from .analytics import ContentFor, Head
 from .services import Dashboard
@@ -61,6 +62,39 @@ ASSESSMENT_COLUMNS = (
 )
 
 
+# Column titles people read (in the reader's language); the keys above stay the code's names for columns.
+COLUMN_LABELS = {
+    "agency": _l("Agency"), "unit": _l("Unit"), "assessment_id": _l("Assessment ID"),
+    "assessment_title": _l("Assessment title"), "status": _l("Status"), "submitted_at": _l("Submitted at (UTC)"),
+    "signed_off_at": _l("Signed off at (UTC)"), "content_version": _l("Content version"),
+    "recommendation_number": _l("Recommendation number"), "recommendation_id": _l("Recommendation ID"),
+    "recommendation_title": _l("Recommendation"), "recommendation_status": _l("Recommendation status"),
+    "current_level": _l("Current level"), "target_level": _l("Target level"), "gap": _l("Gap"),
+    "priority": _l("Priority"), "question_id": _l("Question ID"), "question": _l("Question"),
+    "answer": _l("Answer (code)"), "answer_label": _l("Answer"), "counted_level": _l("Counted level"),
+    "comment": _l("Comment"), "evidence": _l("Evidence"), "answer_updated_at": _l("Answer updated at (UTC)"),
+    "overall_maturity": _l("Overall maturity (0–4)"), "overall_maturity_percent": _l("Overall maturity (%)"),
+    "exposure_fear": _l("Exposure: freedom from fear (%)"), "exposure_want": _l("Exposure: freedom from want (%)"),
+    "exposure_indignity": _l("Exposure: freedom from indignity (%)"), "questions": _l("Questions"),
+    "counted": _l("Counted"), "unknown": _l("Don't know"), "not_applicable": _l("Not applicable"),
+    "unanswered": _l("Unanswered"), "answered": _l("Answered"), "total_questions": _l("Questions in total"),
+    "gap_ranking": _l("Gaps by priority"),
+}
+
+
+def localised(agency: str, heads: Sequence[Head], scores: dict[int, Scores], registry_get: Any,
+              language: str) -> ExportData:
+    """Export data whose texts (content, answer labels) are in ``language``, fixed now so that a body
+    streamed after the request still writes them in the reader's language."""
+    return ExportData(agency, heads, scores, lambda version: registry_get(version, language),
+                      special_value_labels())
+
+
+def column_labels(keys: Sequence[str]) -> list[str]:
+    """The header row of a CSV or a sheet, in the reader's language."""
+    return [str(COLUMN_LABELS[k]) for k in keys]
+
+
 @dataclass(frozen=True)
 class ExportData:
     """The assessments to export with their scores, computed once for every format."""
@@ -69,6 +103,9 @@ class ExportData:
     heads: Sequence[Head]
     scores: dict[int, Scores]
     content_for: ContentFor
+    # Labels of the answers that are not levels, taken in the request: a streamed body runs after it, where
+    # no language is known any more (the content_for given is already in the reader's language).
+    value_labels: dict[str | None, str] = field(default_factory=dict)
 
 
 def _answers_by_assessment(session: Session, heads: Sequence[Head]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -106,7 +143,8 @@ def answer_rows(session: Session, data: ExportData) -> Iterator[list[Any]]:
                 value = row[2] if row else None
                 counted = level_of(value) if value is not None else None
                 yield [*_head_cells(data, h), rec.number, rec.id, rec.title, rs.status, rs.current, rs.target,
-                       rs.gap, rs.priority, q.id, q.text, value or "", value_label(content, value),
+                       rs.gap, rs.priority, q.id, q.text, value or "",
+                       data.value_labels[value] if value in data.value_labels else value_label(content, value),
                        counted, row[3] if row else "", row[4] if row else "", row[5] if row else None, *overall]
 
 
@@ -223,13 +261,13 @@ def workbook(session: Session, data: ExportData, dashboard: Dashboard | None = N
     if dashboard is not None:
         _units_sheet(wb, dashboard)
         _heat_sheet(wb, dashboard)
-    sheets: list[tuple[str, Sequence[str], Iterable[Sequence[Any]]]] = [
+    sheets: list[tuple[str, Sequence[str], Iterable[Sequence[Any]]]] = [  # (title, column keys, rows)
         (_("Assessments"), ASSESSMENT_COLUMNS, assessment_rows(data)),
         (_("Scores"), SCORE_COLUMNS, score_rows(data)),
         (_("Answers"), ANSWER_COLUMNS, answer_rows(session, data)),
     ]
-    for title, header, rows in sheets:
-        sheet = _Sheet(wb, title, header)
+    for title, keys, rows in sheets:
+        sheet = _Sheet(wb, title, column_labels(keys), keys=keys)
         for row in rows:
             sheet.append(row)
         sheet.finish()

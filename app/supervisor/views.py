@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -17,6 +19,7 @@ from ..access import ASSESSMENT_ROLES, allow, get_assessment, scope_assessments,
 from ..content.current import current as current_content
 from ..content.current import for_version
 from ..db import db
+from ..display import locale_code
 from ..models import Assessment, Role, Unit
 from ..reports import context as report_context
 from ..reports.pdf import render_pdf
@@ -93,8 +96,9 @@ def agency_pdf() -> Response:
 
 
 def _export_data(heads: list[analytics.Head], agency: str) -> exports.ExportData:
-    content_for = current_app.extensions["content"].get  # usable outside the request, by a streamed body
-    return exports.ExportData(agency, heads, analytics.scores(db.session, heads, content_for), content_for)
+    registry = current_app.extensions["content"]  # usable outside the request, by a streamed body
+    return exports.localised(agency, heads, analytics.scores(db.session, heads, registry.get), registry.get,
+                             locale_code())
 
 
 def _agency_heads(d: services.Dashboard) -> list[analytics.Head]:
@@ -111,13 +115,14 @@ def agency_csv() -> Response:
     data = _export_data(_agency_heads(d), d.agency)
     _audit_download("agency", current_user.agency_id, f"csv ({len(data.heads)} assessments)")
     make_session = current_app.extensions["db_sessionmaker"]
+    header = exports.column_labels(exports.ANSWER_COLUMNS)
 
     def body() -> Iterator[str]:
         # The stream owns its session and needs no request context: a server may iterate it after the view has
         # returned, and a stream left unfinished is simply closed (no context is left pushed half-way).
         session = make_session()
         try:
-            yield from exports.csv_stream(exports.ANSWER_COLUMNS, exports.answer_rows(session, data))
+            yield from exports.csv_stream(header, exports.answer_rows(session, data))
         finally:
             session.close()
 
@@ -140,23 +145,24 @@ def agency_zip() -> Response:
     d = _dashboard()
     heads = [r.latest for r in d.rows if r.latest is not None]
     _audit_download("agency", current_user.agency_id, f"zip ({len(heads)} pdf reports)")
-    index = [["unit", "file", "assessment_id", "title", "submitted_at", "overdue"]]
+    index = [[_("Unit"), _("File"), _("Assessment ID"), _("Assessment title"), _("Submitted at (UTC)"), _("Overdue")]]
+    yes, no = _("yes"), _("no")
     entries: list[tuple[str, Callable[[], bytes]]] = []
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     for r in d.rows:
         if r.latest is None:
-            index.append([r.name, "", "", "", "", "yes"])
+            index.append([r.name, "", "", "", "", yes])
             continue
         name = exports.safe_name(r.name, r.latest.title, str(r.latest.id), ext="pdf")
         index.append([r.name, name, str(r.latest.id), r.latest.title,
-                      r.latest.submitted_at.isoformat() if r.latest.submitted_at else "", "yes" if r.overdue else "no"])
-        entries.append((name, _pdf_producer(app, r.latest.id)))
+                      r.latest.submitted_at.isoformat() if r.latest.submitted_at else "", yes if r.overdue else no])
+        entries.append((name, _pdf_producer(app, r.latest.id, locale_code())))
     entries.append(("index.csv", lambda: "".join(exports.csv_stream(index[0], index[1:])).encode("utf-8")))
     return _attachment(exports.zip_stream(entries), "application/zip",
                        exports.safe_name("gap-reports", d.agency, ext="zip"))
 
 
-def _pdf_producer(app: Any, assessment_id: int) -> Callable[[], bytes]:
+def _pdf_producer(app: Any, assessment_id: int, language: str) -> Callable[[], bytes]:
     """One unit's PDF, from the cache or rendered (and cached) as the gap report download does it.
 
     Each PDF is made inside its own application context (and session), opened and closed around that one
@@ -165,7 +171,7 @@ def _pdf_producer(app: Any, assessment_id: int) -> Callable[[], bytes]:
     """
 
     def produce() -> bytes:
-        with app.app_context():
+        with app.app_context(), force_locale(language):
             a = db.session.get(Assessment, assessment_id)
             if a is None:
                 return b""
@@ -173,7 +179,7 @@ def _pdf_producer(app: Any, assessment_id: int) -> Callable[[], bytes]:
             version = a.version_id
             db.session.rollback()  # end the read before taking SQLite's write lock
             if fresh:  # keeping the PDF is an optimisation: a busy database must not break the download
-                db.best_effort(lambda session: store_pdf(session, assessment_id, version, data),
+                db.best_effort(lambda session: store_pdf(session, assessment_id, version, data, language),
                                f"report cache of assessment {assessment_id}")
             return data
 

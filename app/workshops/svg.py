@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask_babel import gettext as _
+
 from ..display import fmt_level
 from ..reports.charts import svg_escape
 from .board import QuestionStats
@@ -32,8 +34,8 @@ def histogram(q: QuestionStats, *, col_w: int = 30, bar_h: int = 40) -> str:
     w = col_w * len(COLUMNS)
     h = top + bar_h + label_h + 8
     biggest = max(q.counts.values()) or 1
-    desc = ", ".join(f"{lbl}: {q.counts.get(v, 0)}" for v, lbl in COLUMNS)
-    med = "" if q.median is None else f"; median {fmt_level(q.median)}"
+    desc = ", ".join(f"{_('n/a') if v == 'na' else lbl}: {q.counts.get(v, 0)}" for v, lbl in COLUMNS)
+    med = "" if q.median is None else "; " + _("median %(level)s", level=fmt_level(q.median))
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
            f'class="hist" {FONT}><title>{svg_escape(f"{q.label}: {desc}{med}")}</title>']
     base = top + bar_h
@@ -48,7 +50,7 @@ def histogram(q: QuestionStats, *, col_w: int = 30, bar_h: int = 40) -> str:
         out.append(f'<text x="{x + col_w / 2:.1f}" y="{base - bh - 3:.1f}" font-size="11" text-anchor="middle" '
                    f'fill="{"#222" if n else "#9aa0a8"}">{n}</text>')
         out.append(f'<text x="{x + col_w / 2:.1f}" y="{base + 13}" font-size="11" text-anchor="middle" '
-                   f'fill="#444">{svg_escape(label)}</text>')
+                   f'fill="#444">{svg_escape(_("n/a") if value == "na" else label)}</text>')
     if q.median is not None:
         mx = q.median * col_w + col_w / 2
         y = base + label_h + 1
