@@ -49,7 +49,9 @@ def test_the_environment_template_passes_the_production_checks(tmp_path: Path, m
     cfg = load_config(tmp_path)
     assert cfg["SESSION_COOKIE_SECURE"] is True
     assert cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
-    assert cfg["RATELIMIT_STORAGE_URI"].startswith("redis://")
+    # Limits shared by every process and host: the database by default (Redis when REDIS_URL is set).
+    assert cfg["RATELIMIT_STORAGE_URI"] == "database"
+    assert cfg["BASE_URL"] == "https://assess.police.example"
 
 
 def test_nginx_refuses_exactly_what_the_app_refuses() -> None:
