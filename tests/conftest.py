@@ -297,3 +297,14 @@ def chromium(live_server: str) -> Iterator[tuple[Any, str]]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser, live_server
         browser.close()
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """The rate limiter's clock, stopped: a limit's window ends when the test moves the clock on, not when a
+    busy machine happens to be slow (``frozen_clock["ms"] += 61_000``)."""
+    from app import ratelimit
+
+    clock = {"ms": 1_800_000_000_000}
+    monkeypatch.setattr(ratelimit, "_now_ms", lambda: clock["ms"])
+    return clock

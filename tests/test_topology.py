@@ -423,7 +423,7 @@ def test_in_chromium_a_section_saved_on_one_instance_reads_back_on_the_other(top
             page.fill("#email", "member@demo.example")
             page.fill("#password", "demo-member-pass")
             with page.expect_response(lambda r: r.request.method == "POST" and r.url == f"{base}/login") as login:
-                page.click("button[type=submit]")
+                page.click("main button[type=submit]")
             assert login.value.status == 302
             page.wait_for_load_state()
             (session,) = [c for c in ctx.cookies() if c["name"] == "thb_session"]

@@ -32,7 +32,7 @@ def test_trainer_and_three_participants_run_a_workshop(chromium):
     trainer.goto(base + "/login")
     trainer.fill("#email", email("trainer_a"))
     trainer.fill("#password", PASSWORD)
-    trainer.click("button[type=submit]")
+    trainer.click("main button[type=submit]")
     trainer.goto(base + "/workshops/new")
     trainer.fill("#title", "Browser workshop")
     for box in trainer.locator("input[name=recommendations]").all()[2:]:
@@ -56,7 +56,7 @@ def test_trainer_and_three_participants_run_a_workshop(chromium):
             page.goto(base + "/w/j/" + code.replace("-", ""))
             assert "Browser workshop" in page.content()
         page.fill("#role_label", "investigator")
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
         page.wait_for_url(re.compile(r".*/w/\d+/$"))
         people.append(page)
 

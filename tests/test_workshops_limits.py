@@ -13,7 +13,12 @@ from .test_workshops import join, open_workshop, trainer_browser
 
 @pytest.fixture
 def app_config(app_config):
-    return {**app_config, "WORKSHOP_JOIN_LIMIT": "4 per 5 seconds"}
+    return {**app_config, "WORKSHOP_JOIN_LIMIT": "4 per 1 minute"}
+
+
+@pytest.fixture(autouse=True)
+def _stopped_clock(frozen_clock):
+    return frozen_clock
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
