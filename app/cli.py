@@ -94,9 +94,9 @@ def init_app(app: Flask) -> None:
     @demo_cli.command("large", help=_l("Add a large agency (many units, years of submitted assessments) to try the "
                                        "supervisors' pages at scale."))
     @option("--units", type=click.IntRange(1, 1000), default=100, show_default=True,
-                  help=_l("Number of units."))
+            help=_l("Number of units."))
     @option("--per-unit", type=click.IntRange(1, 30), default=10, show_default=True,
-                  help=_l("Submitted assessments per unit, one a year."))
+            help=_l("Submitted assessments per unit, one a year."))
     def demo_large(units: int, per_unit: int) -> None:
         import random
 

@@ -36,12 +36,12 @@ def init_app(app: Flask) -> None:
     @app.cli.command("backup", help=_l("Write a consistent copy of the database while the service runs (SQLite "
                                        "backup API / pg_dump -Fc)."))
     @option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-                  help=_l("File to write (must not exist)."))
+            help=_l("File to write (must not exist)."))
     @option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
-                  help=_l("Directory to write a time-stamped thb-YYYYMMDDTHHMMSSZ file into (default: "
-                          "instance/backups)."))
+            help=_l("Directory to write a time-stamped thb-YYYYMMDDTHHMMSSZ file into (default: "
+                    "instance/backups)."))
     @option("--keep", type=click.IntRange(0), default=0,
-                  help=_l("With --dir: afterwards keep only this many newest backups there (0: keep all)."))
+            help=_l("With --dir: afterwards keep only this many newest backups there (0: keep all)."))
     def backup_command(output: Path | None, directory: Path | None, keep: int) -> None:
         from .backup import backup, default_name, prune
 
@@ -83,9 +83,9 @@ def init_app(app: Flask) -> None:
     @app.cli.command("copy-to-postgres", help=_l("Move a trial onto PostgreSQL: copy every row, keep ids and "
                                                  "revisions, verify counts and checksums."))
     @option("--from", "source", metavar="URL",
-                  help=_l("The trial's SQLite database (default: the configured DATABASE_URL when it is SQLite)."))
+            help=_l("The trial's SQLite database (default: the configured DATABASE_URL when it is SQLite)."))
     @option("--to", "target", metavar="URL", required=True,
-                  help=_l("An empty PostgreSQL database: postgresql://user@host/db (its schema is created)."))
+            help=_l("An empty PostgreSQL database: postgresql://user@host/db (its schema is created)."))
     def copy_command(source: str | None, target: str) -> None:
         from .copy import TableCopy, copy_to_postgres
 
