@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
+
 ROOT = Path(__file__).resolve().parent.parent
 DEV_BASE_URL = "http://127.0.0.1:5000"
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
@@ -130,15 +132,18 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
 
 
 def check_base_url(value: str | None) -> str:
-    """The configured address of the service, without a trailing slash; refuses to start without a usable one."""
+    """The configured address of the service, without a trailing slash; refuses to start without a usable one.
+
+    Its messages are in the catalogs because `flask users create --base-url` shows them (in DEFAULT_LANGUAGE);
+    at start-up, before the app exists, they are English."""
     if not value:
-        raise ConfigError("BASE_URL is not set. Set it to the address people open the service with, such as "
-                          "https://assess.police.example (links given to other people are built on it).")
+        raise ConfigError(_("BASE_URL is not set. Set it to the address people open the service with, such as "
+                            "https://assess.police.example (links given to other people are built on it)."))
     base = str(value).strip().rstrip("/")
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise ConfigError(f"BASE_URL must be an http:// or https:// address without query, such as "
-                          f"https://assess.police.example, not {value!r}.")
+        raise ConfigError(_("BASE_URL must be an http:// or https:// address without query, such as "
+                            "https://assess.police.example, not %(value)s.", value=repr(value)))
     return base
 
 

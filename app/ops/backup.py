@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from flask_babel import gettext as _
 from sqlalchemy import create_engine, func, inspect, select, table, text
 
 from ..config import normalise_database_url
@@ -78,21 +79,23 @@ def default_name(url: str, now: datetime | None = None) -> str:
 def _tool(name: str) -> str:
     found = shutil.which(name)
     if not found:
-        raise OpsError(f"{name} not found: install the PostgreSQL client (`apt-get install postgresql-client`).")
+        raise OpsError(_("%(tool)s not found: install the PostgreSQL client (`apt-get install postgresql-client`).",
+                          tool=name))
     return found
 
 
 def _run(cmd: list[str], env: dict[str, str] | None = None) -> None:
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     if result.returncode != 0:
-        raise OpsError(f"{Path(cmd[0]).name} failed (exit {result.returncode}): {result.stderr.strip()}")
+        raise OpsError(_("%(tool)s failed (exit %(code)d): %(error)s", tool=Path(cmd[0]).name, code=result.returncode,
+                         error=result.stderr.strip()))
 
 
 def backup(url: str, dest: Path) -> Summary:
     """Write a consistent copy of the database at ``url`` to ``dest`` (which must not exist yet)."""
     kind = dialect(url)
     if dest.exists():
-        raise OpsError(f"{dest} already exists: backups are never overwritten.")
+        raise OpsError(_("%(path)s already exists: backups are never overwritten.", path=dest))
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".partial")
     partial.unlink(missing_ok=True)
@@ -100,7 +103,7 @@ def backup(url: str, dest: Path) -> Summary:
         if kind == "sqlite":
             source = sqlite_path(url)
             if not source.exists():
-                raise OpsError(f"There is no database file at {source}.")
+                raise OpsError(_("There is no database file at %(path)s.", path=source))
             src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
             dst = sqlite3.connect(partial)
             try:
@@ -138,14 +141,14 @@ def prune(directory: Path, keep: int) -> list[Path]:
 def kind_of_file(path: Path) -> str:
     """'sqlite' or 'postgresql' from the file's first bytes, so a wrong file is refused before anything."""
     if not path.is_file():
-        raise OpsError(f"There is no backup file at {path}.")
+        raise OpsError(_("There is no backup file at %(path)s.", path=path))
     with path.open("rb") as f:
         head = f.read(16)
     if head.startswith(SQLITE_MAGIC):
         return "sqlite"
     if head.startswith(PGDUMP_MAGIC):
         return "postgresql"
-    raise OpsError(f"{path} is neither a SQLite backup nor a pg_dump custom-format file.")
+    raise OpsError(_("%(path)s is neither a SQLite backup nor a pg_dump custom-format file.", path=path))
 
 
 def has_data(url: str) -> bool:
@@ -160,11 +163,15 @@ def restore(url: str, source: Path, *, overwrite: bool) -> Summary:
     kind = dialect(url)
     file_kind = kind_of_file(source)
     if file_kind != kind:
-        hint = " (to move a SQLite trial onto PostgreSQL use `flask copy-to-postgres`)" if file_kind == "sqlite" else ""
-        raise OpsError(f"{source} is a {file_kind} backup and the configured database is {kind}{hint}.")
+        if file_kind == "sqlite":
+            raise OpsError(_("%(path)s is a %(file_kind)s backup and the configured database is %(kind)s (to move a "
+                             "SQLite trial onto PostgreSQL use `flask copy-to-postgres`).", path=source,
+                             file_kind=file_kind, kind=kind))
+        raise OpsError(_("%(path)s is a %(file_kind)s backup and the configured database is %(kind)s.", path=source,
+                         file_kind=file_kind, kind=kind))
     if not overwrite and has_data(url):
-        raise OpsError("The configured database is not empty; restoring replaces everything in it. "
-                       "Stop the service, then run again with --yes.")
+        raise OpsError(_("The configured database is not empty; restoring replaces everything in it. "
+                         "Stop the service, then run again with --yes."))
     if kind == "sqlite":
         target = sqlite_path(url)
         target.parent.mkdir(parents=True, exist_ok=True)

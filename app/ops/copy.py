@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import Connection, Row, Table, func, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -111,18 +113,18 @@ def copy_to_postgres(source_url: str, target_url: str,
     """
     source_url, target_url = normalise_database_url(source_url), normalise_database_url(target_url)
     if dialect(source_url) != "sqlite":
-        raise OpsError("--from must be a SQLite database (sqlite:///path/to/thb.sqlite3).")
+        raise OpsError(_("--from must be a SQLite database (sqlite:///path/to/thb.sqlite3)."))
     if dialect(target_url) != "postgresql":
-        raise OpsError("--to must be a PostgreSQL database (postgresql://user@host/db).")
+        raise OpsError(_("--to must be a PostgreSQL database (postgresql://user@host/db)."))
     src_engine, dst_engine = make_engine(source_url), make_engine(target_url)
     try:
         with src_engine.connect() as src:
             if "agency" not in inspect(src).get_table_names():
-                raise OpsError("The source holds no app tables: is --from the trial's database file?")
+                raise OpsError(_("The source holds no app tables: is --from the trial's database file?"))
             src_rev = _revision(src)
             if src_rev != _head():
-                raise OpsError(f"The source is at revision {src_rev}, this version of the app at {_head()}: run "
-                               "`flask db-upgrade` against the source first.")
+                raise OpsError(_("The source is at revision %(source)s, this version of the app at %(head)s: run "
+                                 "`flask db-upgrade` against the source first.", source=src_rev, head=_head()))
         upgrade(target_url)  # creates the schema in an empty database; a no-op when it is already at head
         results: list[TableCopy] = []
         with src_engine.connect() as src, dst_engine.connect() as dst:
@@ -130,8 +132,8 @@ def copy_to_postgres(source_url: str, target_url: str,
             dst.begin()
             for table in tables():
                 if dst.execute(select(func.count()).select_from(table)).scalar_one():
-                    raise OpsError(f"The target is not empty (table {table.name} has rows): give an empty "
-                                   "database; nothing was copied.")
+                    raise OpsError(_("The target is not empty (table %(table)s has rows): give an empty "
+                                     "database; nothing was copied.", table=table.name))
             for table in tables():
                 batch: list[dict[str, Any]] = []
                 try:
@@ -143,14 +145,16 @@ def copy_to_postgres(source_url: str, target_url: str,
                     if batch:
                         dst.execute(table.insert(), batch)
                 except DBAPIError as exc:
-                    raise OpsError(f"Copying table {table.name} failed, nothing was copied: "
-                                   f"{str(exc.orig).strip().splitlines()[0]}") from exc
+                    raise OpsError(_("Copying table %(table)s failed, nothing was copied: %(error)s",
+                                     table=table.name, error=str(exc.orig).strip().splitlines()[0])) from exc
                 _reset_sequence(dst, table)
             for table in tables():
                 want, got = checksum(src, table), checksum(dst, table)
                 if want != got:
-                    raise OpsError(f"Verification failed for table {table.name}: source {want[0]} rows "
-                                   f"({want[1][:12]}), copy {got[0]} rows ({got[1][:12]}); nothing was copied.")
+                    raise OpsError(_("Verification failed for table %(table)s: source %(source)s (%(source_sum)s), "
+                                     "copy %(copy)s (%(copy_sum)s); nothing was copied.", table=table.name,
+                                     source=ngettext("%(num)d row", "%(num)d rows", want[0]), source_sum=want[1][:12],
+                                     copy=ngettext("%(num)d row", "%(num)d rows", got[0]), copy_sum=got[1][:12]))
                 results.append(TableCopy(table.name, *got))
                 if echo:
                     echo(results[-1])

@@ -5,20 +5,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from flask_babel import gettext as _
 from sqlalchemy.engine import make_url
 
 from ..config import normalise_database_url
 
 
 class OpsError(RuntimeError):
-    """A refused or failed operation; the CLI prints the message and exits with status 1."""
+    """A refused or failed operation; the CLI prints the message and exits with status 1.
+
+    Messages come from the catalogs (DEFAULT_LANGUAGE in the CLI; English outside an app context)."""
 
 
 def dialect(url: str) -> str:
     """'sqlite' or 'postgresql' (anything else is refused: the app supports only these two)."""
     name = make_url(normalise_database_url(url)).get_backend_name()
     if name not in ("sqlite", "postgresql"):
-        raise OpsError(f"Unsupported database {name!r}: use sqlite:///path or postgresql://...")
+        raise OpsError(_("Unsupported database %(name)s: use sqlite:///path or postgresql://...", name=repr(name)))
     return name
 
 
@@ -26,7 +29,7 @@ def sqlite_path(url: str) -> Path:
     """The file behind a sqlite:/// URL (an in-memory database cannot be backed up or restored)."""
     database = make_url(url).database
     if not database or database == ":memory:":
-        raise OpsError("An in-memory SQLite database has nothing to back up or restore.")
+        raise OpsError(_("An in-memory SQLite database has nothing to back up or restore."))
     return Path(database)
 
 
