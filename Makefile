@@ -52,7 +52,7 @@ test: $(STAMP) translations
 	$(BIN)/python tools/lockfile.py check
 	$(BIN)/ruff check .
 	$(BIN)/mypy app
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
