@@ -112,8 +112,9 @@ def section(assessment_id: int, number: int) -> Any:
     if request.method == "GET":
         # Reads only: a page view takes no write lock and leaves the assessment's version alone, so it cannot
         # fail while colleagues save. Where each person continues is recorded with their own saves.
-        _fill_from_db(form, rec, services.answers_by_question(db.session, a), target)
-        return render_template("assessments/section.html", form=form, **section_context(a, content, rec))
+        answers = services.answers_by_question(db.session, a)
+        _fill_from_db(form, rec, answers, target)
+        return render_template("assessments/section.html", form=form, **section_context(a, content, rec, answers))
     if not a.is_editable:
         fail(409, _("This assessment has been submitted and is read-only. Nothing was changed."))
     unknown = sorted(k for k in request.form if k not in field_names(rec))
@@ -142,7 +143,7 @@ def section(assessment_id: int, number: int) -> Any:
         answers = services.answers_by_question(db.session, a)
         _refresh_revs(form, rec, answers, services.targets_of(a).get(rec.id, services.DEFAULT_TARGET))
         return render_template("assessments/section.html", form=form, conflict=exc,
-                               **section_context(a, content, rec)), 409
+                               **section_context(a, content, rec, answers)), 409
     except StaleDataError:
         db.session.rollback()
         fail(409, _("Someone saved this assessment at the same moment. Go back, reload the page and save "
