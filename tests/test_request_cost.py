@@ -6,13 +6,16 @@ the idle clock is fresh, and the idle timeout still ends the session exactly whe
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, select
+
+from app.db import db
 
 from .conftest import email
-from .helpers import start_assessment
+from .helpers import hidden_fields, save_section, section_data, start_assessment
 
 
 def _statements(app: Any) -> list[str]:
@@ -84,3 +87,84 @@ def test_ping_always_restarts_the_idle_clock(app, world, browser):
     assert resp.json["ok"] is True and _sets_session_cookie(resp)
     with browser.client.session_transaction() as sess:
         assert time.time() - sess["seen"] < 5
+
+
+def _lock_statements(app: Any, statements: list[str]) -> list[str]:
+    """The statements that take a write lock: BEGIN IMMEDIATE on SQLite, SELECT ... FOR UPDATE on PostgreSQL."""
+    if app.extensions["db_engine"].dialect.name == "sqlite":
+        return [s for s in statements if s.startswith("begin immediate")]
+    return [s for s in statements if s.startswith("select") and "for update" in s]
+
+
+def test_a_save_reads_the_user_and_validates_before_taking_the_write_lock(app, world, browser):
+    browser.login(email("member_a1"))
+    aid = start_assessment(browser, world.unit_a1)
+    url = f"/assessments/{aid}/section/2"
+    base = hidden_fields(browser.get(url).data.decode())
+    statements = _statements(app)
+    # Invalid input is refused without ever taking the write lock.
+    resp = browser.post(url, section_data(2, ["9"], base=base))
+    assert resp.status_code == 422
+    assert _lock_statements(app, statements) == []
+    # A valid save takes it once, after the user and the assessment were read.
+    statements.clear()
+    resp = browser.post(url, section_data(2, ["3", "2"], base=base))
+    assert resp.status_code == 302
+    locks = _lock_statements(app, statements)
+    assert len(locks) == 1, locks
+    first_lock = statements.index(locks[0])
+    user_reads = [i for i, s in enumerate(statements) if s.startswith("select") and 'from user_account' in s]
+    assert user_reads and user_reads[0] < first_lock, statements[:first_lock + 1]
+    writes = [i for i, s in enumerate(statements) if s.startswith(("insert", "update", "delete"))]
+    assert writes and min(writes) > first_lock
+
+
+def test_results_context_is_built_once_per_change_and_per_language(app, make_browser, world, monkeypatch):
+    from app.models import Unit, User
+    from app.reports import services as report_services
+
+    from .test_questionnaire_flow import fill_all
+
+    builds: list[int] = []
+    real = report_services.build_context
+    monkeypatch.setattr(report_services, "build_context", lambda a, *k, **kw: builds.append(a.id) or real(a, *k, **kw))
+    member = make_browser()
+    member.login(email("member_a1"))
+    aid = start_assessment(member, world.unit_a1)
+    fill_all(member, aid)
+    assert member.post(f"/assessments/{aid}/submit").status_code == 302
+    url = f"/assessments/{aid}/results"
+    member.get(url)  # shows the flashed messages of the submission
+
+    def page() -> str:  # the page without the idle countdown and the CSRF tokens, which move with the clock
+        html = re.sub(r'data-idle-seconds="\d+"', "", member.get(url).data.decode())
+        return re.sub(r'<input[^>]*csrf_token[^>]*>', "", html)
+
+    first = page()
+    assert page() == first and len(builds) == 1  # built once, then served as built
+    # Another language is another context (and the English one is still there).
+    assert member.post("/language", {"language": "es", "next": url}).status_code == 302
+    assert '<html lang="es">' in member.get(url).data.decode() and len(builds) == 2
+    assert member.post("/language", {"language": "en", "next": url}).status_code == 302
+    assert page() == first and len(builds) == 2
+    # Renaming the unit or a person shown on the page is seen at once.
+    with app.app_context():
+        db_unit = db.session.get(Unit, world.unit_a1)
+        db_unit.name = "Renamed Unit Ä"
+        db.session.commit()
+    assert "Renamed Unit Ä" in member.get(url).data.decode() and len(builds) == 3
+    with app.app_context():
+        db.session.scalars(select(User).where(User.email == email("member_a1"))).one().name = "Newname Member"
+        db.session.commit()
+    assert "Newname Member" in member.get(url).data.decode() and len(builds) == 4
+    # Reopened, changed and submitted again: the page shows the new answers.
+    sup = make_browser()
+    sup.login(email("supervisor_a"))
+    sup.get(f"/assessments/{aid}")
+    assert sup.post(f"/assessments/{aid}/reopen", {"reason": "Check recommendation 4"}).status_code == 302
+    member.get(url)
+    assert len(builds) == 5  # a reopened assessment is built on every view
+    assert save_section(member, aid, 4, ["0", "0", "0", "0"], comments=["changed after reopening"]).status_code == 302
+    assert member.post(f"/assessments/{aid}/submit").status_code == 302
+    page = member.get(url).data.decode()
+    assert "changed after reopening" in page and "changed after reopening" not in first and len(builds) == 6
