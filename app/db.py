@@ -162,7 +162,7 @@ class Database:
                 session.commit()
         _write_intent.set(True)
 
-    def start_writing(self) -> None:
+    def start_writing(self, keep_loaded: bool = False) -> None:
         """Turn a request that has read and checked into one that writes, as cheaply as each database allows.
 
         SQLite: end the read transaction, so the next one begins IMMEDIATE (a read transaction cannot safely
@@ -170,10 +170,17 @@ class Database:
         keep the open transaction; ending it would cost a ROLLBACK and, with the pool's pre-ping, a SELECT 1
         round trip, and the statements that need a lock take it themselves (``FOR SHARE``, upserts).
         Objects read so far may be expired (SQLite) or not: read again what the write depends on.
+        ``keep_loaded``: end SQLite's read transaction with a COMMIT when nothing is pending, so that objects stay
+        loaded (the logged-in user is not read again under the lock); for callers that re-read under the lock,
+        with ``populate_existing``, everything the write depends on.
         """
         _write_intent.set(True)
         if self.engine.dialect.name == "sqlite":
-            self.session.rollback()
+            session = self.session
+            if keep_loaded and not (session.new or session.dirty or session.deleted):
+                session.commit()
+            else:
+                session.rollback()
 
     @contextmanager
     def writing(self) -> Iterator[Session]:

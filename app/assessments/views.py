@@ -135,7 +135,7 @@ def section(assessment_id: int, number: int) -> Any:
     )
     action = request.form.get("action", "save")
     user_id = current_user.id
-    db.start_writing()  # the write lock (SQLite) or the row lock, for the save alone; read the row again under it
+    db.start_writing(keep_loaded=True)  # the write lock (SQLite) or the row lock, for the save alone: re-read
     a = get_assessment(assessment_id, for_update=True)
     if not a.is_editable:
         fail(409, _("This assessment has been submitted and is read-only. Nothing was changed."))
