@@ -149,17 +149,15 @@ class Database:
         """Called once a write request's checks are done (security.py): its next transaction takes the write lock.
 
         The checks (loading the logged-in user, the access rule) ran in a read transaction, outside SQLite's
-        write lock, so saves no longer queue behind each other's user lookups. On SQLite the read transaction
-        is ended with a COMMIT (nothing was written; the session does not expire its objects on commit, so the
-        user stays loaded), and the view's first query begins IMMEDIATE. A view that reads and validates first
-        turns the intent off again and calls ``start_writing`` when it is about to write.
+        write lock, so saves no longer queue behind each other's user lookups. On SQLite that read transaction
+        is rolled back, which expires what it loaded: a view that changes the user (logout's session epoch)
+        reads it again under the lock, exactly as when the whole request held it. The view's first query
+        begins IMMEDIATE; a view that reads and validates first turns the intent off again and calls
+        ``start_writing`` when it is about to write.
         """
         session: Session | None = g.get("db_session")
         if session is not None and session.in_transaction() and self.engine.dialect.name == "sqlite":
-            if session.new or session.dirty or session.deleted:
-                session.rollback()  # never expected: nothing writes before the view; do not write it deferred
-            else:
-                session.commit()
+            session.rollback()
         _write_intent.set(True)
 
     def start_writing(self, keep_loaded: bool = False) -> None:
