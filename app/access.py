@@ -76,8 +76,8 @@ def scope_units(user: User) -> Select[Any]:
 def get_assessment(assessment_id: int, *, for_update: bool = False) -> Assessment:
     """The assessment if the current user may see it; 404 otherwise (never reveal another unit's objects)."""
     stmt = scope_assessments(current_user).where(Assessment.id == assessment_id)
-    if for_update:
-        stmt = stmt.with_for_update(of=Assessment)
+    if for_update:  # the locked row as it is now, even if this request read the assessment before the lock
+        stmt = stmt.with_for_update(of=Assessment).execution_options(populate_existing=True)
     found = db.session.scalars(stmt).first()
     if found is None:
         abort(404)

@@ -50,13 +50,25 @@ def _load_user(token: str) -> User | None:
     if user is None or not user.active or user.session_epoch != epoch:
         return None
     now = time.time()
-    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
     lifetime = current_app.config["SESSION_MAX_HOURS"] * 3600
-    if now - session.get("seen", now) > idle or now - session.get("login_at", now) > lifetime:
+    if idle_seconds_left(now) < 0 or now - session.get("login_at", now) > lifetime:
         session.clear()
         return None
-    session["seen"] = now
+    if now - session.get("seen", now) >= current_app.config["SESSION_SEEN_REFRESH_SECONDS"]:
+        session["seen"] = now
     return user
+
+
+def idle_seconds_left(now: float | None = None) -> float:
+    """Seconds until the session ends for inactivity: SESSION_IDLE_MINUTES after the activity last recorded.
+
+    The idle clock ("seen") is recorded at most once per SESSION_SEEN_REFRESH_SECONDS (a changed value makes
+    Flask sign and send the whole cookie again, which cost every page view as much as a query). So a session
+    ends exactly SESSION_IDLE_MINUTES after its last recorded activity, never later than that after the last
+    request, and at most the refresh interval earlier; the page's idle warning is given this exact figure.
+    """
+    now = time.time() if now is None else now
+    return current_app.config["SESSION_IDLE_MINUTES"] * 60 - (now - session.get("seen", now))
 
 
 def init_login(app: Flask, manager: LoginManager) -> None:
@@ -65,6 +77,7 @@ def init_login(app: Flask, manager: LoginManager) -> None:
     manager.login_view = "auth.login"
     manager.login_message = _("Please log in to continue.")
     manager.session_protection = "basic"
+    app.jinja_env.globals["idle_seconds_left"] = lambda: max(1, round(idle_seconds_left()))
 
 
 def _safe_next(target: str | None) -> str:
@@ -183,6 +196,7 @@ def ping() -> Response:
     """Keeps an active page's session alive (the idle warning's "Stay logged in" button)."""
     from flask import jsonify
 
+    session["seen"] = time.time()  # the user asked to stay: restart the idle clock whatever its age
     return jsonify(ok=True, idle_seconds=current_app.config["SESSION_IDLE_MINUTES"] * 60)
 
 

@@ -88,6 +88,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "TRUSTED_HOSTS": env.get("TRUSTED_HOSTS", ""),
         "SESSION_IDLE_MINUTES": int(env.get("SESSION_IDLE_MINUTES", "30")),
         "SESSION_MAX_HOURS": int(env.get("SESSION_MAX_HOURS", "12")),
+        # How stale the idle clock in the session cookie may get before a request refreshes it (app.auth): a
+        # cookie whose content is unchanged is not signed and sent again, which every page view did before.
+        "SESSION_SEEN_REFRESH_SECONDS": int(env.get("SESSION_SEEN_REFRESH_SECONDS", "60")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), app_env == "production"),

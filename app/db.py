@@ -145,7 +145,22 @@ class Database:
         """Declare that the current request will write (before its first query)."""
         _write_intent.set(on)
 
-    def start_writing(self) -> None:
+    def writes_from_here(self) -> None:
+        """Called once a write request's checks are done (security.py): its next transaction takes the write lock.
+
+        The checks (loading the logged-in user, the access rule) ran in a read transaction, outside SQLite's
+        write lock, so saves no longer queue behind each other's user lookups. On SQLite that read transaction
+        is rolled back, which expires what it loaded: a view that changes the user (logout's session epoch)
+        reads it again under the lock, exactly as when the whole request held it. The view's first query
+        begins IMMEDIATE; a view that reads and validates first turns the intent off again and calls
+        ``start_writing`` when it is about to write.
+        """
+        session: Session | None = g.get("db_session")
+        if session is not None and session.in_transaction() and self.engine.dialect.name == "sqlite":
+            session.rollback()
+        _write_intent.set(True)
+
+    def start_writing(self, keep_loaded: bool = False) -> None:
         """Turn a request that has read and checked into one that writes, as cheaply as each database allows.
 
         SQLite: end the read transaction, so the next one begins IMMEDIATE (a read transaction cannot safely
@@ -153,10 +168,17 @@ class Database:
         keep the open transaction; ending it would cost a ROLLBACK and, with the pool's pre-ping, a SELECT 1
         round trip, and the statements that need a lock take it themselves (``FOR SHARE``, upserts).
         Objects read so far may be expired (SQLite) or not: read again what the write depends on.
+        ``keep_loaded``: end SQLite's read transaction with a COMMIT when nothing is pending, so that objects stay
+        loaded (the logged-in user is not read again under the lock); for callers that re-read under the lock,
+        with ``populate_existing``, everything the write depends on.
         """
         _write_intent.set(True)
         if self.engine.dialect.name == "sqlite":
-            self.session.rollback()
+            session = self.session
+            if keep_loaded and not (session.new or session.dirty or session.deleted):
+                session.commit()
+            else:
+                session.rollback()
 
     @contextmanager
     def writing(self) -> Iterator[Session]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
@@ -29,10 +30,17 @@ def locale_code() -> str:
     return "en"
 
 
+@lru_cache(maxsize=4096)
+def _decimal_text(rounded: Decimal, pattern: str, lang: str) -> str:
+    """Babel's formatting of an already rounded number, remembered: a page of 1,000 heat-map cells shows a few
+    dozen distinct levels, and each formatting parses the locale's pattern again (most of the dashboard's time)."""
+    return format_decimal(rounded, format=pattern, locale=lang)
+
+
 def fmt_level(value: float | None) -> str:
     if value is None:
         return "–"
-    return format_decimal(round_half_up(value, 1), format="#,##0.0", locale=locale_code())
+    return _decimal_text(round_half_up(value, 1), "#,##0.0", locale_code())
 
 
 def fmt_pct(value: float | None) -> str:
@@ -43,7 +51,7 @@ def fmt_pct(value: float | None) -> str:
     if lang == "en":
         return f"{rounded}%"
     # CLDR: "13 %" with a no-break space in es, ca, fr and de.
-    return format_decimal(rounded, format="#,##0", locale=lang) + "\u00a0%"
+    return _decimal_text(rounded, "#,##0", lang) + "\u00a0%"
 
 
 def fmt_dt(value: datetime | None) -> str:

@@ -30,8 +30,20 @@ def _refuse_nul() -> None:
 
 
 def _enforce_access() -> Response | None:
+    """Check access in a read transaction; a write request declares its write intent only once allowed.
+
+    Loading the user and checking the rule never hold SQLite's write lock (they did, and saves serialised on
+    it); ``db.writes_from_here`` ends that read transaction so the view's first query begins IMMEDIATE.
+    """
+    db.mark_write_intent(False)
+    refused = _check_access()
+    if refused is None and request.method not in SAFE_METHODS:
+        db.writes_from_here()
+    return refused
+
+
+def _check_access() -> Response | None:
     """Refuse any endpoint that does not declare who may call it; send anonymous users to login."""
-    db.mark_write_intent(request.method not in SAFE_METHODS)
     if request.endpoint is None:
         return None  # 404/405 handled by routing
     if request.endpoint == "static":

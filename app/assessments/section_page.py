@@ -15,7 +15,7 @@ from ..access import get_assessment
 from ..content import Content, Recommendation
 from ..content.current import for_version
 from ..db import db
-from ..models import Assessment
+from ..models import Answer, Assessment
 from . import services
 from .forms import field_names, section_form_class
 
@@ -33,8 +33,11 @@ def recommendation(content: Content, number: int) -> Recommendation:
     return rec
 
 
-def section_context(a: Assessment, content: Content, rec: Recommendation, **extra: Any) -> dict[str, Any]:
-    answers = services.answers_by_question(db.session, a)
+def section_context(a: Assessment, content: Content, rec: Recommendation,
+                    answers: dict[str, Answer] | None = None, **extra: Any) -> dict[str, Any]:
+    """What the section template needs; ``answers`` when the caller has already read them (one query a page)."""
+    if answers is None:
+        answers = services.answers_by_question(db.session, a)
     values = services.answer_values(answers)
     return dict(a=a, content=content, rec=rec, answers=answers,
                 progress=services.progress(content, values), **extra)

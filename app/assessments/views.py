@@ -104,7 +104,9 @@ def _refresh_revs(form: Any, rec: Recommendation, answers: dict[str, Answer], ta
 @bp.route("/<int:assessment_id>/section/<int:number>", methods=["GET", "POST"])
 @allow(*ASSESSMENT_ROLES)
 def section(assessment_id: int, number: int) -> Any:
-    a = get_assessment(assessment_id, for_update=request.method == "POST")
+    if request.method == "POST":
+        db.mark_write_intent(False)  # read and validate outside SQLite's write lock: start_writing below
+    a = get_assessment(assessment_id)
     content = content_of(a)
     rec = recommendation(content, number)
     form = section_form_class(rec)()
@@ -112,8 +114,9 @@ def section(assessment_id: int, number: int) -> Any:
     if request.method == "GET":
         # Reads only: a page view takes no write lock and leaves the assessment's version alone, so it cannot
         # fail while colleagues save. Where each person continues is recorded with their own saves.
-        _fill_from_db(form, rec, services.answers_by_question(db.session, a), target)
-        return render_template("assessments/section.html", form=form, **section_context(a, content, rec))
+        answers = services.answers_by_question(db.session, a)
+        _fill_from_db(form, rec, answers, target)
+        return render_template("assessments/section.html", form=form, **section_context(a, content, rec, answers))
     if not a.is_editable:
         fail(409, _("This assessment has been submitted and is read-only. Nothing was changed."))
     unknown = sorted(k for k in request.form if k not in field_names(rec))
@@ -131,18 +134,24 @@ def section(assessment_id: int, number: int) -> Any:
         target=form.target.data, target_orig=form.target_orig.data,
     )
     action = request.form.get("action", "save")
+    user_id = current_user.id
+    db.start_writing(keep_loaded=True)  # the write lock (SQLite) or the row lock, for the save alone: re-read
+    a = get_assessment(assessment_id, for_update=True)
+    if not a.is_editable:
+        fail(409, _("This assessment has been submitted and is read-only. Nothing was changed."))
     try:
         changed = services.save_section(db.session, a, rec, data, current_user)
-        services.record_resume_point(db.session, current_user.id, a.id,
+        services.record_resume_point(db.session, user_id, a.id,
                                      _section_after(action, number, len(content.recommendations)))
         db.session.commit()
     except services.ConflictError as exc:
         db.session.rollback()
+        db.mark_write_intent(False)  # the conflict page only reads
         a = get_assessment(assessment_id)
         answers = services.answers_by_question(db.session, a)
         _refresh_revs(form, rec, answers, services.targets_of(a).get(rec.id, services.DEFAULT_TARGET))
         return render_template("assessments/section.html", form=form, conflict=exc,
-                               **section_context(a, content, rec)), 409
+                               **section_context(a, content, rec, answers)), 409
     except StaleDataError:
         db.session.rollback()
         fail(409, _("Someone saved this assessment at the same moment. Go back, reload the page and save "

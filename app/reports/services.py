@@ -6,7 +6,11 @@ PDF benchmark (bench/pdf.py). Needs an application context (configuration, templ
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import threading
+from collections import OrderedDict
+from typing import Any
 
 from flask import current_app, render_template
 from sqlalchemy import select
@@ -15,7 +19,7 @@ from sqlalchemy.orm import Session
 from ..content.current import for_version
 from ..db import db, upsert
 from ..display import locale_code
-from ..models import Assessment, ReportCache, Status, utcnow
+from ..models import Answer, Assessment, ReportCache, Status, User, utcnow
 from . import context as report_context
 from .pdf import render_pdf
 
@@ -29,6 +33,59 @@ def build_context(a: Assessment, language: str | None = None) -> report_context.
         organisation=current_app.config["ORGANISATION_NAME"],
         content_for=lambda version: for_version(version, language),
     )
+
+
+# The results page of a submitted assessment, per process: (key) -> (names shown, context). Small: a worker serves
+# the few reports being read at a time; the least recently used goes first.
+_RESULTS: OrderedDict[tuple[Any, ...], tuple[dict[int, str], report_context.ReportContext]] = OrderedDict()
+_RESULTS_LOCK = threading.Lock()
+RESULTS_CACHE_SIZE = 64
+
+
+def results_context(a: Assessment) -> report_context.ReportContext:
+    """The results page's context, built once per change of what it shows (a submitted assessment's cannot change).
+
+    Every worker process keeps its own copy, so the key is read from the database on every view and holds all
+    the page depends on: the assessment's version (bumped by every save, submission, sign-off and reopening),
+    the reader's language and the content's SHA-256 in it, the unit's and agency's names, the settings printed
+    on it, and the previous submitted assessment it is compared with (its id, version and content). The names
+    of the people shown (who answered, submitted, signed off) are read again on every view and compared with
+    those the context was built with. Drafts and reopened assessments change with every save: built each time.
+    """
+    if a.status != Status.SUBMITTED.value:
+        return build_context(a)
+    language = locale_code()
+    content = for_version(a.content_version, language)
+    prev = report_context._previous_submitted(db.session, a)
+    prev_key = (None if prev is None else
+                (prev.id, prev.version_id, for_version(prev.content_version, language).sha256))
+    cfg = current_app.config
+    # The times make the key unique to this database's history too (a restored backup, the test suite's
+    # fresh databases): the same id and version elsewhere were created or submitted at another moment.
+    key = (a.id, a.version_id, a.created_at, a.submitted_at, a.updated_at, language, content.sha256, a.unit.name,
+           a.unit.agency.name, prev_key, cfg["HANDLING_MARKING"], cfg["ORGANISATION_NAME"])
+    with _RESULTS_LOCK:
+        hit = _RESULTS.get(key)
+        if hit is not None:
+            _RESULTS.move_to_end(key)
+    if hit is not None:
+        names, ctx = hit
+        now_names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(names))).all()) \
+            if names else {}
+        if now_names == names:
+            return dataclasses.replace(ctx, generated_at=utcnow())
+    ctx = build_context(a)
+    user_ids = {i for i in db.session.scalars(select(Answer.updated_by_id).distinct()
+                                              .where(Answer.assessment_id == a.id)) if i}
+    user_ids |= {i for i in (a.submitted_by_id, a.signed_off_by_id) if i}
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all()) \
+        if user_ids else {}
+    with _RESULTS_LOCK:
+        _RESULTS[key] = (names, ctx)
+        _RESULTS.move_to_end(key)
+        while len(_RESULTS) > RESULTS_CACHE_SIZE:
+            _RESULTS.popitem(last=False)
+    return ctx
 
 
 def report_filename(a: Assessment, ext: str) -> str:

@@ -30,7 +30,7 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 @allow(*ASSESSMENT_ROLES)
 def results(assessment_id: int) -> str:
     a = get_assessment(assessment_id)
-    return render_template("reports/results.html", a=a, r=services.build_context(a))
+    return render_template("reports/results.html", a=a, r=services.results_context(a))
 
 
 def _audited_download(a: Assessment, action: str, detail: str, pdf: tuple[int, bytes] | None = None) -> None:
