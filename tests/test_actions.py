@@ -253,3 +253,74 @@ def test_ics_skips_closed_and_undated(app, world):
         assert [e["SUMMARY"] for e in events] == ["planned"] and events[0]["DTSTART"] == "20270105"
         assert "X-WR-CALNAME:Unit\\, A1\\; x" in text
         assert user is not None
+
+
+def test_since_previous_assessment_closes_the_loop(app, world):
+    """Hand-made: r1 action done and level rose; r2 action done, no change; r3 rose with no action."""
+    from app.models import utcnow
+
+    recs = CONTENT.recommendations
+    now = utcnow()
+    with app.app_context(), db.writing():
+        add_assessment(world.unit_a1, uniform_plan("1"), title="First", submitted_at=now - timedelta(days=200))
+        later = uniform_plan("1")
+        for rec in (recs[0], recs[2]):
+            later.update(dict.fromkeys((q.id for q in rec.questions), "3"))
+        second = add_assessment(world.unit_a1, later, title="Second", submitted_at=now - timedelta(days=1))
+        for i, (rec, title, done_days_ago) in enumerate([(recs[0], "Write the policy", 50),
+                                                          (recs[1], "Buy the tool", 40),
+                                                          (recs[1], "Done after the second", 0)]):
+            db.session.add(ActionItem(unit_id=world.unit_a1, recommendation_id=rec.id, content_version="x",
+                                      title=title, status="done", description="", owner_name="",
+                                      done_at=now - timedelta(days=done_days_ago, hours=i)))
+    html = _member(app).get(f"/assessments/{second}/results").data.decode()
+    section = html[html.index("Actions completed since the previous assessment"):]
+    assert "Write the policy" in section and "Buy the tool" in section
+    assert "Done after the second" not in section
+    no_rise = section[section.index("Actions completed, level did not rise:"):].split("</p>")[0]
+    assert f"{recs[1].number}. " in no_rise and f"{recs[0].number}. " not in no_rise
+    rise = section[section.index("Level rose with no completed action:"):].split("</p>")[0]
+    assert f"{recs[2].number}. " in rise and f"{recs[0].number}. " not in rise
+
+
+def _add_actions(app: Any, unit_id: int, n: int, *, late: int = 0) -> None:
+    from app.models import utcnow
+
+    with app.app_context(), db.writing():
+        for i in range(n):
+            due = date.today() - timedelta(days=5) if i < late else date.today() + timedelta(days=20)
+            db.session.add(ActionItem(unit_id=unit_id, recommendation_id=REC.id, content_version="x",
+                                      title=f"Action {unit_id}-{i}", status="planned", description="",
+                                      owner_name="", due_date=due))
+        db.session.add(ActionItem(unit_id=unit_id, recommendation_id=REC.id, content_version="x", title="Old",
+                                  status="done", description="", owner_name="",
+                                  done_at=utcnow() - timedelta(days=400)))
+
+
+def test_supervisor_dashboard_counts_and_constant_queries(app, world):
+    from .supervisor_data import count_queries
+
+    _add_actions(app, world.unit_a1, 3, late=2)
+    _add_actions(app, world.unit_b1, 4, late=4)  # another agency: never counted nor listed
+    sup = Browser(app.test_client())
+    sup.login(email("supervisor_a"))
+    seen, stop = count_queries(app)
+    html = sup.get("/agency/").data.decode()
+    few = len(seen)
+    stop()
+    section = html[html.index('id="action-plans"'):]
+    section = section[:section.index("</section>")]
+    assert re.search(r"<td>Unit A1</td><td class=\"num\">3</td><td class=\"num overdue\">2</td>"
+                     r"<td class=\"num\">0</td>", section)
+    assert len(re.findall(r">Action \d+-\d+</a>", section)) == 2 and f"Action {world.unit_b1}-" not in section
+    with app.app_context(), db.writing():
+        for i in range(12):
+            db.session.add(Unit(name=f"Extra {i}", agency_id=world.agency_a))
+    with app.app_context():
+        extra = db.session.scalars(select(Unit.id).where(Unit.name.like("Extra %"))).all()
+    for unit_id in extra:
+        _add_actions(app, unit_id, 20, late=3)
+    seen, stop = count_queries(app)
+    html = sup.get("/agency/").data.decode()
+    stop()
+    assert len(seen) == few

@@ -10,11 +10,11 @@ from __future__ import annotations
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from .. import audit
@@ -246,6 +246,51 @@ def by_recommendation(session: Session, unit_id: int) -> dict[str, list[ActionIt
 
 
 @dataclass
+class SinceRow:
+    """One recommendation in "since the previous assessment": its level change and the actions done between."""
+
+    number: int
+    title: str
+    change: str  # as in reports.context.ComparisonRow: rose | fell | same | new | removed | n/a
+    delta: float | None
+    done: list[ActionItem]
+
+
+@dataclass
+class Since:
+    rows: list[SinceRow]  # recommendations with a completed action or a rise
+    done_no_rise: list[SinceRow]  # actions completed, level did not rise
+    rise_no_action: list[SinceRow]  # level rose with no completed action behind it
+
+
+def since_previous(session: Session, unit_id: int, r: Any) -> Since | None:
+    """Close the loop: per recommendation, the actions completed between the previous submitted assessment and
+    this one (``r`` is its ReportContext), next to the change in the recommendation's level.
+
+    An action counts when its done_at lies after the previous submission and not after this one (or now, for a
+    provisional report); dropped and open actions do not count.
+    """
+    c = r.comparison
+    if c is None or c.previous_submitted_at is None:
+        return None
+    end = r.submitted_at or utcnow()
+    done = session.scalars(select(ActionItem).where(
+        ActionItem.unit_id == unit_id, ActionItem.status == ActionStatus.DONE.value,
+        ActionItem.done_at > c.previous_submitted_at, ActionItem.done_at <= end).order_by(ActionItem.done_at))
+    by_rec: dict[str, list[ActionItem]] = defaultdict(list)
+    for a in done:
+        by_rec[a.recommendation_id].append(a)
+    rows = []
+    for row in c.rows:
+        rec = r.content.recommendation_by_number.get(row.number)
+        acts = by_rec.get(rec.id, []) if rec else []
+        if acts or row.change == "rose":
+            rows.append(SinceRow(row.number, row.title, row.change, row.delta, acts))
+    return Since(rows, [x for x in rows if x.done and x.change != "rose"],
+                 [x for x in rows if not x.done and x.change == "rose"])
+
+
+@dataclass
 class ReportPlan:
     """What the gap report shows of the plan: actions per gap, how many, and whether the reader may add one."""
 
@@ -253,14 +298,49 @@ class ReportPlan:
     total: int
     covered: int
     can_plan: bool
+    since: Since | None = None
 
 
-def report_plan(session: Session, unit_id: int, gaps: list[Any], *, can_plan: bool) -> ReportPlan:
-    """The unit's live (not dropped) actions under each gap of a report; ``gaps`` are its GapSections."""
+def report_plan(session: Session, unit_id: int, r: Any, *, can_plan: bool) -> ReportPlan:
+    """The unit's live (not dropped) actions under each gap of a report (``r``, a ReportContext), and the
+    actions completed since the previous assessment."""
     by_rec = by_recommendation(session, unit_id)
-    ids = [g.rec.id for g in gaps]
+    ids = [g.rec.id for g in r.gaps]
     return ReportPlan(by_rec, sum(len(by_rec.get(i, [])) for i in ids), sum(1 for i in ids if by_rec.get(i)),
-                      can_plan)
+                      can_plan, since_previous(session, unit_id, r))
+
+
+@dataclass(frozen=True)
+class UnitPlanRow:
+    unit_id: int
+    unit: str
+    open: int
+    overdue: int
+    done_12_months: int
+
+
+@dataclass
+class AgencyPlans:
+    units: list[UnitPlanRow]
+    overdue: list[tuple[str, ActionItem]]  # (unit name, action), most overdue first
+
+
+def agency_plans(session: Session, agency_id: int, today: date) -> AgencyPlans:
+    """The supervisor's view of every unit's plan, in two queries whatever the number of units and actions."""
+    is_open = ActionItem.status.in_(OPEN_STATUSES)
+    since = utcnow() - timedelta(days=365)
+    counts_q = (select(Unit.id, Unit.name,
+                       func.count(ActionItem.id).filter(is_open),
+                       func.count(ActionItem.id).filter(is_open, ActionItem.due_date < today),
+                       func.count(ActionItem.id).filter(ActionItem.status == ActionStatus.DONE.value,
+                                                        ActionItem.done_at >= since))
+                .outerjoin(ActionItem, ActionItem.unit_id == Unit.id)
+                .where(Unit.agency_id == agency_id).group_by(Unit.id, Unit.name).order_by(Unit.name))
+    units = [UnitPlanRow(*row) for row in session.execute(counts_q)]
+    late = session.execute(select(Unit.name, ActionItem).join(Unit, Unit.id == ActionItem.unit_id)
+                           .where(Unit.agency_id == agency_id, is_open, ActionItem.due_date < today)
+                           .order_by(ActionItem.due_date, Unit.name, ActionItem.id).limit(200)).all()
+    return AgencyPlans(units, [(name, item) for name, item in late])
 
 
 def today_utc() -> date:

@@ -32,7 +32,7 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 def results(assessment_id: int) -> str:
     a = get_assessment(assessment_id)
     r = services.build_context(a)
-    r.planned = action_services.report_plan(db.session, a.unit_id, r.gaps, can_plan=current_user.role == Role.MEMBER)
+    r.planned = action_services.report_plan(db.session, a.unit_id, r, can_plan=current_user.role == Role.MEMBER)
     return render_template("reports/results.html", a=a, r=r)
 
 
