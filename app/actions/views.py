@@ -204,5 +204,7 @@ def plan_ics(unit_id: int) -> Response:
 def plan_pdf(unit_id: int) -> WResponse:
     unit = get_plan_unit(unit_id)
     ctx = _plan_context(unit)
+    # To pin up: what is still to be done. Done and dropped actions stay in the page, Excel and CSV.
+    ctx["groups"] = services.grouped(ctx["content"], services.plan(db.session, unit.id, services.Filters("open")))
     html = render_template("actions/plan_pdf.html", **ctx)
     return _download(unit, "pdf", render_pdf(html, current_app.static_folder or ""), "application/pdf")
