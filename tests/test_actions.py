@@ -324,3 +324,23 @@ def test_supervisor_dashboard_counts_and_constant_queries(app, world):
     html = sup.get("/agency/").data.decode()
     stop()
     assert len(seen) == few
+
+
+def test_plan_filters_and_overdue_marks(app, world):
+    aid = _setup(app, world)
+    b = _member(app)
+    late = _adopt(b, aid, title="Late one", due_date=(date.today() - timedelta(days=2)).isoformat(),
+                  owner=str(world.users["member2_a1"]), owner_name="")
+    _adopt(b, aid, title="Finished one", status="done", evidence="Minutes", owner_name="Chief")
+    page = b.get(f"/units/{world.unit_a1}/plan").data.decode()  # open ones by default
+    assert "<strong>Late one</strong>" in page and "<strong>Finished one</strong>" not in page
+    assert re.search(rf'id="action-{late}" class="action-item status-planned overdue"', page)
+    assert re.search(r"<strong>1</strong>\s*overdue", page) and re.search(r"<strong>1</strong>\s*open", page)
+    every = b.get(f"/units/{world.unit_a1}/plan?status=all").data.decode()
+    assert "<strong>Late one</strong>" in every and "<strong>Finished one</strong>" in every
+    by_owner = b.get(f"/units/{world.unit_a1}/plan?status=all&owner=nChief").data.decode()
+    assert "<strong>Finished one</strong>" in by_owner and "<strong>Late one</strong>" not in by_owner
+    by_account = b.get(f"/units/{world.unit_a1}/plan?status=all&owner=u{world.users['member2_a1']}").data.decode()
+    assert "<strong>Late one</strong>" in by_account and "<strong>Finished one</strong>" not in by_account
+    assert "No actions match." in b.get(f"/units/{world.unit_a1}/plan?status=all&rec=r999").data.decode()
+    assert "No actions match." in b.get(f"/units/{world.unit_a1}/plan?status=dropped").data.decode()

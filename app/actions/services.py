@@ -159,7 +159,7 @@ def add_remark(session: Session, item: ActionItem, text: str, user: User) -> Non
 
 @dataclass
 class Filters:
-    status: str = ""  # "" all, "open", or one status
+    status: str = ""  # "" or "all": every status; "open"; or one status
     owner: str = ""  # "" all, "u<id>" an account, "n<name>" a free-text owner
     recommendation: str = ""
 

@@ -90,9 +90,10 @@ def adopt(assessment_id: int) -> Any:
 def _plan_context(unit: Unit) -> dict[str, Any]:
     content = current_content()
     every = services.plan(db.session, unit.id)
-    filters = services.Filters(status=request.args.get("status", ""), owner=request.args.get("owner", ""),
+    # Open actions by default (what a unit works from); "all" shows done and dropped ones too.
+    filters = services.Filters(status=request.args.get("status", "open"), owner=request.args.get("owner", ""),
                                recommendation=request.args.get("rec", ""))
-    shown = services.plan(db.session, unit.id, filters) if any(vars(filters).values()) else every
+    shown = services.plan(db.session, unit.id, filters)
     today = services.today_utc()
     return {"unit": unit, "content": content, "groups": services.grouped(content, shown), "filters": filters,
             "counts": services.counts(every, today), "today": today, "owners": services.owners(every),
