@@ -344,3 +344,17 @@ def test_plan_filters_and_overdue_marks(app, world):
     assert "<strong>Late one</strong>" in by_account and "<strong>Finished one</strong>" not in by_account
     assert "No actions match." in b.get(f"/units/{world.unit_a1}/plan?status=all&rec=r999").data.decode()
     assert "No actions match." in b.get(f"/units/{world.unit_a1}/plan?status=dropped").data.decode()
+
+
+def test_agency_report_carries_the_plan_summary(app, world):
+    from pypdf import PdfReader
+
+    _add_actions(app, world.unit_a1, 3, late=1)
+    _add_actions(app, world.unit_b1, 2, late=2)
+    sup = Browser(app.test_client())
+    sup.login(email("supervisor_a"))
+    resp = sup.get("/agency/report.pdf")
+    assert resp.status_code == 200
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(resp.data)).pages)
+    assert "Action plans" in text and "Overdue actions across the agency" in text
+    assert f"Action {world.unit_a1}-0" in text and f"Action {world.unit_b1}-" not in text

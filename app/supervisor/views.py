@@ -90,8 +90,9 @@ def _summary(a: Assessment) -> dict[str, Any]:
 @allow(Role.SUPERVISOR)
 def agency_pdf() -> Response:
     d = _dashboard()
+    plans = action_services.agency_plans(db.session, current_user.agency_id, action_services.today_utc())
     html = render_template("pdf/agency_report.html", d=d, marking=current_app.config["HANDLING_MARKING"],
-                           organisation=current_app.config["ORGANISATION_NAME"])
+                           organisation=current_app.config["ORGANISATION_NAME"], plans=plans)
     data = render_pdf(html, current_app.static_folder or "")
     _audit_download("agency", current_user.agency_id, "pdf (agency report)")
     return _attachment(data, "application/pdf", exports.safe_name("agency-report", d.agency, ext="pdf"))
