@@ -9,10 +9,11 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import models as _models  # noqa: F401
+from .actions import models as _action_models  # noqa: F401
 from .config import load_config
 from .workshops import models as _workshop_models  # noqa: F401
 
-# The two imports above put every table on Base.metadata whenever the package is imported (create_app, Alembic,
+# The three imports above put every table on Base.metadata whenever the package is imported (create_app, Alembic,
 # the schema test): feature packages keep their own models, and app.models does not import them back.
 
 
@@ -50,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
 
     from .account.views import bp as account_bp
+    from .actions.views import bp as actions_bp
     from .admin.views import bp as admin_bp
     from .assessments.views import bp as assessments_bp
     from .auditlog.views import bp as auditlog_bp
@@ -67,6 +69,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(reports_bp)
     app.register_blueprint(supervisor_bp)
     app.register_blueprint(workshops_bp)
+    app.register_blueprint(actions_bp)
 
     from . import templating
 

@@ -9,6 +9,7 @@ from flask import abort
 from flask_login import current_user
 from sqlalchemy import Select, false, select
 
+from .actions.models import ActionItem
 from .db import db
 from .models import Agency, Assessment, AuditEvent, Role, Unit, User
 from .workshops.models import Workshop
@@ -121,6 +122,36 @@ def scope_conversion_units(user: User) -> Select[Any]:
 def get_conversion_unit(unit_id: int) -> Unit:
     """The unit if the current trainer may convert a workshop into it; 404 otherwise."""
     return _one_or_404(scope_conversion_units(current_user).where(Unit.id == unit_id))
+
+
+# --- Action plans: the unit's members change them, the agency's supervisors read them (and add a remark) -------
+
+
+def scope_actions(user: User) -> Select[Any]:
+    """Actions ``user`` may see: those of its own unit (member) or of its agency's units (supervisor); none else.
+
+    Changing is decided by the route (members only, ``allow(Role.MEMBER)``), so a member's scope is exactly
+    what it may edit and a supervisor's what it may read and remark on.
+    """
+    stmt = select(ActionItem).join(Unit, Unit.id == ActionItem.unit_id)
+    if user.role == Role.SUPERVISOR and user.agency_id is not None:
+        return stmt.where(Unit.agency_id == user.agency_id)
+    if user.role == Role.MEMBER and user.unit_id is not None:
+        return stmt.where(ActionItem.unit_id == user.unit_id, Unit.agency_id == user.agency_id)
+    return stmt.where(false())
+
+
+def get_action(action_id: int, *, for_update: bool = False) -> ActionItem:
+    """The action if the current user may see it; 404 otherwise (another unit's actions do not exist)."""
+    stmt = scope_actions(current_user).where(ActionItem.id == action_id)
+    if for_update:
+        stmt = stmt.with_for_update(of=ActionItem)
+    return _one_or_404(stmt)
+
+
+def get_plan_unit(unit_id: int) -> Unit:
+    """The unit whose plan the current user may read: its own (member) or one of its agency's (supervisor)."""
+    return _one_or_404(scope_units(current_user).where(Unit.id == unit_id))
 
 
 # --- Audit log: an admin reads every event, a supervisor those of its own agency, nobody else any ------------

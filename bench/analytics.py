@@ -53,6 +53,39 @@ def seed(url: str, n_units: int, per_unit: int, rng: random.Random) -> dict[str,
     return ids
 
 
+ACTIONS_PER_UNIT = 20  # issue 17: every unit of the large agency carries an action plan of this size
+
+
+def seed_actions(url: str, per_unit: int, rng: random.Random) -> int:
+    """``per_unit`` actions in every unit (a mix of statuses, a third overdue), in one bulk insert."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from sqlalchemy import insert, select
+
+    from app.actions.models import ActionItem
+    from app.models import Unit
+
+    engine = create_engine(url)
+    now, today = datetime.now(UTC), date.today()
+    with engine.begin() as conn:
+        unit_ids = list(conn.execute(select(Unit.id)).scalars())
+        rows = []
+        for unit_id in unit_ids:
+            for i in range(per_unit):
+                status = rng.choice(["planned", "planned", "in_progress", "done", "dropped"])
+                rows.append({"unit_id": unit_id, "recommendation_id": f"r{1 + i % 10}", "content_version": "bench",
+                             "title": f"Bench action {i}", "description": "", "owner_name": "Head of unit",
+                             "due_date": today + timedelta(days=rng.randint(-60, 120)), "status": status,
+                             "drop_reason": "bench" if status == "dropped" else "", "progress_note": "",
+                             "evidence": "", "supervisor_remark": "", "created_at": now, "updated_at": now,
+                             "done_at": now - timedelta(days=rng.randint(0, 500)) if status == "done" else None,
+                             "version_id": 1})
+        if rows:
+            conn.execute(insert(ActionItem), rows)
+    engine.dispose()
+    return len(rows)
+
+
 def measure(client: Any, counter: list[int], url: str, runs: int, warmup: int = 2) -> dict[str, Any]:
     for _ in range(warmup):
         resp = client.get(url)
@@ -77,7 +110,8 @@ def run(url: str, n_units: int, per_unit: int, runs: int, pdf_runs: int, seed_va
     upgrade(url)
     t0 = time.perf_counter()
     ids = seed(url, n_units, per_unit, random.Random(seed_value))
-    print(f"seeded {n_units} units, {ids['assessments']} assessments, {ids['answers']} answers "
+    n_actions = seed_actions(url, ACTIONS_PER_UNIT, random.Random(seed_value + 1)) if ACTIONS_PER_UNIT else 0
+    print(f"seeded {n_units} units, {ids['assessments']} assessments, {ids['answers']} answers, {n_actions} actions "
           f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     app = create_app({"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-" + "x" * 40,
                       "RATELIMIT_STORAGE_URI": "memory://", "WTF_CSRF_ENABLED": True})
@@ -114,7 +148,10 @@ def main() -> None:
     ap.add_argument("--pdf-runs", type=int, default=5, help="timed requests for the agency PDF")
     ap.add_argument("--pg-url", help="a PostgreSQL server to run on (a dedicated database is created and dropped)")
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--actions-per-unit", type=int, default=ACTIONS_PER_UNIT,
+                    help="actions in every unit's plan (0: as before issue 17)")
     args = ap.parse_args()
+    globals()["ACTIONS_PER_UNIT"] = args.actions_per_unit
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in (int(x) for x in args.units.split(",")):

@@ -8,6 +8,7 @@ from pathlib import Path
 from alembic import context
 
 from app import models as _models  # noqa: F401  (registers the core tables on Base.metadata)
+from app.actions import models as _action_models  # noqa: F401  (and the action plans)
 from app.config import normalise_database_url
 from app.db import Base, make_engine
 from app.workshops import models as _workshop_models  # noqa: F401  (and the workshop tables)

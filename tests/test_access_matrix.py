@@ -49,6 +49,7 @@ UNIT_ROLES = {"member": {"own"}, "supervisor": {"own", "sibling"}}
 ADMIN_ONLY = {"admin": ALL}
 USER_MANAGERS = {"admin": ALL, "supervisor": {"own", "sibling"}}  # a supervisor manages its agency's members
 TRAINER_OWN = {"trainer": {"own"}}
+MEMBER_OWN = {"member": {"own"}}
 
 ROUTES: list[Route] = [
     Route("main.index", "GET", "/", "-", everyone(*LOGGED_IN)),  # anonymous: sent to the login page
@@ -136,6 +137,19 @@ ROUTES: list[Route] = [
     Route("workshops.report_pdf", "GET", "/workshops/{id}/report.pdf", "workshop", TRAINER_OWN),
     Route("workshops.close", "POST", "/workshops/{id}/close", "workshop", TRAINER_OWN),  # last: changes state
     Route("workshops.reopen", "POST", "/workshops/{id}/reopen", "workshop", TRAINER_OWN),
+    # Action plans: the unit's members change them; the agency's supervisors read them and remark on actions.
+    Route("actions.adopt", "GET", "/assessments/{id}/actions/new?rec=r1", "assessment", MEMBER_OWN),
+    Route("actions.adopt", "POST", "/assessments/{id}/actions/new?rec=r1", "assessment", MEMBER_OWN,
+          {"title": ""}),
+    Route("actions.plan", "GET", "/units/{id}/plan", "unit", UNIT_ROLES),
+    Route("actions.plan_csv", "GET", "/units/{id}/plan.csv", "unit", UNIT_ROLES),
+    Route("actions.plan_xlsx", "GET", "/units/{id}/plan.xlsx", "unit", UNIT_ROLES),
+    Route("actions.plan_ics", "GET", "/units/{id}/plan.ics", "unit", UNIT_ROLES),
+    Route("actions.plan_pdf", "GET", "/units/{id}/plan.pdf", "unit", UNIT_ROLES),
+    Route("actions.edit", "GET", "/actions/{id}/edit", "action", MEMBER_OWN),
+    Route("actions.edit", "POST", "/actions/{id}/edit", "action", MEMBER_OWN, {"title": ""}),
+    Route("actions.remark", "POST", "/actions/{id}/remark", "action", {"supervisor": {"own", "sibling"}},
+          {"remark": ""}),
 ]
 
 
@@ -184,6 +198,19 @@ def _managed_user(world: World, scope: str) -> int:
     return u.id
 
 
+def _action(world: World, scope: str) -> int:
+    """An action of unit A1 (own), A2 (sibling) or B1 (foreign), for recommendation r1."""
+    from app.actions.models import ActionItem
+
+    unit = {"own": world.unit_a1, "sibling": world.unit_a2, "foreign": world.unit_b1}[scope]
+    item = ActionItem(unit_id=unit, recommendation_id="r1", content_version="2026.1", title=f"{scope} action",
+                      description="", owner_name="", status="planned", drop_reason="", progress_note="",
+                      evidence="", supervisor_remark="")
+    db.session.add(item)
+    db.session.flush()
+    return item.id
+
+
 def _unit(world: World, scope: str) -> int:
     return {"own": world.unit_a1, "sibling": world.unit_a2, "foreign": world.unit_b1}[scope]
 
@@ -195,7 +222,7 @@ def _agency(world: World, scope: str) -> int:
 # kind -> factory(world, scope) -> object id, run inside an app context; extended by other features' tests.
 FACTORIES: dict[str, Callable[[World, str], Any]] = {"assessment": _assessment, "workshop": _workshop,
                                                      "workshop_code": _workshop_code, "user": _managed_user,
-                                                     "unit": _unit, "agency": _agency}
+                                                     "unit": _unit, "agency": _agency, "action": _action}
 
 
 def _objects(app, world: World) -> dict[tuple[str, str], Any]:

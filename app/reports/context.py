@@ -157,6 +157,8 @@ class ReportContext:
     unconfirmed: list[AnswerRow] = field(default_factory=list)
     comparison: Comparison | None = None
     sources: list[tuple[int, str, str | None]] = field(default_factory=list)  # (number, citation, url)
+    # The unit's planned actions (app.actions.services.ReportPlan), set by the results page; None elsewhere.
+    planned: Any = None
 
     @property
     def pillars(self) -> list[tuple[str, str, float]]:

@@ -5,6 +5,7 @@ Members download their own unit's, supervisors their agency's (``get_assessment`
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -13,9 +14,10 @@ from flask_login import current_user
 
 from .. import audit
 from ..access import ASSESSMENT_ROLES, allow, get_assessment
+from ..actions import services as action_services
 from ..db import db
 from ..display import locale_code
-from ..models import Assessment
+from ..models import Assessment, Role
 from ..supervisor import analytics, exports
 from . import services
 from .docx_report import gap_report_docx
@@ -30,7 +32,10 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 @allow(*ASSESSMENT_ROLES)
 def results(assessment_id: int) -> str:
     a = get_assessment(assessment_id)
-    return render_template("reports/results.html", a=a, r=services.results_context(a))
+    # The cached context is shared by every reader of this version: copy it before adding this reader's plan.
+    r = dataclasses.replace(services.results_context(a))
+    r.planned = action_services.report_plan(db.session, a.unit_id, r, can_plan=current_user.role == Role.MEMBER)
+    return render_template("reports/results.html", a=a, r=r)
 
 
 def _audited_download(a: Assessment, action: str, detail: str, pdf: tuple[int, bytes] | None = None) -> None:

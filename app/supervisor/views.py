@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from .. import audit
 from ..access import ASSESSMENT_ROLES, allow, get_assessment, scope_assessments, scope_units
+from ..actions import services as action_services
 from ..content.current import current as current_content
 from ..content.current import for_version
 from ..db import db
@@ -47,7 +48,8 @@ def _attachment(body: Any, mimetype: str, filename: str) -> Response:
 @allow(Role.SUPERVISOR)
 def dashboard() -> str:
     d = _dashboard(request.args.get("sort", "unit"), request.args.get("order", ""))
-    return render_template("supervisor/dashboard.html", d=d, default_order=services.default_order)
+    plans = action_services.agency_plans(db.session, current_user.agency_id, action_services.today_utc())
+    return render_template("supervisor/dashboard.html", d=d, default_order=services.default_order, plans=plans)
 
 
 @bp.route("/units/<int:unit_id>/trend")
@@ -88,8 +90,9 @@ def _summary(a: Assessment) -> dict[str, Any]:
 @allow(Role.SUPERVISOR)
 def agency_pdf() -> Response:
     d = _dashboard()
+    plans = action_services.agency_plans(db.session, current_user.agency_id, action_services.today_utc())
     html = render_template("pdf/agency_report.html", d=d, marking=current_app.config["HANDLING_MARKING"],
-                           organisation=current_app.config["ORGANISATION_NAME"])
+                           organisation=current_app.config["ORGANISATION_NAME"], plans=plans)
     data = render_pdf(html, current_app.static_folder or "")
     _audit_download("agency", current_user.agency_id, "pdf (agency report)")
     return _attachment(data, "application/pdf", exports.safe_name("agency-report", d.agency, ext="pdf"))

@@ -1,0 +1,1 @@
+"""Action plans (issue 17): a unit's actions against the gaps its assessments found."""
