@@ -67,6 +67,8 @@ ROUTES: list[Route] = [
     Route("assessments.resume", "GET", "/assessments/{id}/continue", "assessment", UNIT_ROLES),
     Route("assessments.section", "POST", "/assessments/{id}/section/1", "assessment", UNIT_ROLES,
           {"target": "99"}),
+    Route("assessments.autosave", "POST", "/assessments/{id}/section/1/autosave", "assessment", UNIT_ROLES,
+          {"target": "99"}),
     Route("assessments.review", "GET", "/assessments/{id}/review", "assessment", UNIT_ROLES),
     Route("assessments.submit", "POST", "/assessments/{id}/submit", "assessment", UNIT_ROLES),
     Route("assessments.signoff", "POST", "/assessments/{id}/signoff", "assessment",

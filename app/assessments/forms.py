@@ -64,7 +64,7 @@ class ReopenForm(FlaskForm):
 
 def field_names(rec: Recommendation) -> frozenset[str]:
     """Every form key a section page may send; anything else is refused as an unknown question."""
-    names = {"csrf_token", "target", "target_orig", "action"}
+    names = {"csrf_token", "target", "target_orig", "action", "goto"}
     for q in rec.questions:
         names |= {f"q_{q.id}", f"c_{q.id}", f"e_{q.id}", f"rev_{q.id}"}
     return frozenset(names)
