@@ -29,6 +29,11 @@ recovery.init_blueprint(bp)  # typed answers survive an expired token or session
 @bp.route("/")
 @allow(*ASSESSMENT_ROLES)
 def index() -> str:
+    return render_template("assessments/index.html", form=_new_form(), **_listing())
+
+
+def _listing() -> dict[str, Any]:
+    """The assessments this user may see, with answer counts: shown on the list and again on a form error."""
     stmt = scope_assessments(current_user).order_by(Assessment.updated_at.desc())
     assessments = db.session.scalars(stmt).all()
     counts = dict(
@@ -39,9 +44,7 @@ def index() -> str:
         ).all()
     )
     totals = {a.id: len(content_of(a).questions) for a in assessments}
-    form = _new_form()
-    return render_template("assessments/index.html", assessments=assessments, counts=counts, totals=totals,
-                           form=form)
+    return dict(assessments=assessments, counts=counts, totals=totals)
 
 
 def _new_form() -> NewAssessmentForm:
@@ -57,7 +60,7 @@ def _new_form() -> NewAssessmentForm:
 def create() -> Response | tuple[str, int]:
     form = _new_form()
     if not form.validate_on_submit():
-        return render_template("assessments/index.html", assessments=[], counts={}, totals={}, form=form), 422
+        return render_template("assessments/index.html", form=form, **_listing()), 422
     unit = db.session.scalars(scope_units(current_user).where(Unit.id == form.unit.data)).first()
     if unit is None:
         abort(404)
