@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .conftest import email
@@ -39,3 +40,48 @@ def test_participant_finish_with_nothing_chosen_does_not_claim_saved(app, world)
     after = p.client.get(resp.headers["Location"]).data.decode()
     assert "are saved" not in after
     assert "You chose no answer for recommendation 2, so nothing was saved for it." in after
+
+
+def test_workshop_report_says_when_hotspots_are_capped(app, world):
+    """Item 5: more disputed questions than listed → "The 8 most disputed of N ... are listed"."""
+    from .test_workshops import answer
+
+    trainer = trainer_browser(app)
+    wid, code = open_workshop(trainer, recs=["r1", "r2", "r3"])
+    for n, values in enumerate((["0"] * 5, ["2"] * 5, ["4"] * 5)):
+        p = participant(app, code, addr=f"10.9.1.{n + 1}")
+        for number in (1, 2, 3):
+            assert answer(p, wid, number, values).status_code == 302
+    html = trainer.get(f"/workshops/{wid}/report").data.decode()
+    m = re.search(r"The 8 most disputed of (\d+) questions with differing answers are listed.", html)
+    assert m and int(m.group(1)) > 8
+
+
+def test_draft_radar_shows_unanswered_recommendations_as_not_answered(app, make_browser, world):
+    """Item 6: an unanswered recommendation is not drawn at level 0 and says "not answered"."""
+    from .helpers import save_section
+
+    b = _member(make_browser)
+    aid = start_assessment(b, world.unit_a1)
+    assert save_section(b, aid, 1, ["3", "3", "3", "3"]).status_code == 302
+    html = b.get(f"/assessments/{aid}/results").data.decode()
+    svg = re.search(r'<svg[^>]*class="chart radar".*?</svg>', html, re.S).group(0)
+    assert svg.count("<circle") == 1  # only recommendation 1 has a current level
+    assert "2: current not answered" in svg
+    assert "2. " in svg and "(not answered)" in svg
+
+
+def test_agency_report_uses_plural_rules(app, world, browser):
+    """Item 7: "1 assessment is in progress", never "1 assessments are in progress"."""
+    from app.db import db
+    from app.models import Status
+
+    from .supervisor_data import add_assessment
+    from .test_supervisor_exports import pdf_text
+
+    with app.app_context(), db.writing():
+        add_assessment(world.unit_a2, {"r1_threat_assessment": None}, title="A2 draft", status=Status.DRAFT.value)
+    browser.login(email("supervisor_a"))
+    text = pdf_text(browser.get("/agency/report.pdf").data)
+    assert "1 assessment is in progress." in text
+    assert "1 assessments " not in text and "1 assessment in progress" in text

@@ -259,7 +259,7 @@ def answer(workshop_id: int, number: int) -> Any:
     # write the signed session cookie, which is most of the cost of a save besides the database.
     # Say "saved" only when answers to this recommendation are stored; with nothing chosen, say so instead.
     stored = saved > 0 or any(q.id in services.my_answers(db.session, p) for q in rec.questions)
-    said = {"saved": rec.number} if stored else {"saved": rec.number, "nothing": 1}
+    said: dict[str, Any] = {"saved": rec.number} if stored else {"saved": rec.number, "nothing": 1}
     if request.form.get("action") == "next":
         open_numbers = [content.recommendation_by_id[r].number for r in services.answerable_rec_ids(w)]
         following = next((n for n in open_numbers if n > rec.number), None)
