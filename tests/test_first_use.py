@@ -85,3 +85,18 @@ def test_agency_report_uses_plural_rules(app, world, browser):
     text = pdf_text(browser.get("/agency/report.pdf").data)
     assert "1 assessment is in progress." in text
     assert "1 assessments " not in text and "1 assessment in progress" in text
+
+
+def test_board_pillar_chips_say_what_they_mean_on_the_page(app, world):
+    """Item 8: the chips' meaning is visible text (a projector shows no tooltips)."""
+    from .test_workshops import answer
+
+    trainer = trainer_browser(app)
+    wid, code = open_workshop(trainer, recs=["r1"])
+    for n in range(3):
+        p = participant(app, code, addr=f"10.9.2.{n + 1}")
+        assert answer(p, wid, 1, ["1"] * 5).status_code == 302
+    html = trainer.get(f"/workshops/{wid}").data.decode()
+    pillars = re.search(r'<span class="ws-pillars">(.*?)</span>\s*</div>', html, re.S).group(1)
+    assert "Exposure by pillar (gap × weight):" in pillars
+    assert 'title="' not in pillars
