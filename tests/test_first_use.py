@@ -100,3 +100,20 @@ def test_board_pillar_chips_say_what_they_mean_on_the_page(app, world):
     pillars = re.search(r'<span class="ws-pillars">(.*?)</span>\s*</div>', html, re.S).group(1)
     assert "Exposure by pillar (gap × weight):" in pillars
     assert 'title="' not in pillars
+
+
+def test_draft_pdf_marks_every_inner_page(app, make_browser, world):
+    """Item 9: a draft's PDF says DRAFT on each inner page (not only on the cover)."""
+    import io
+
+    from pypdf import PdfReader
+
+    from .helpers import save_section
+
+    b = _member(make_browser)
+    aid = start_assessment(b, world.unit_a1)
+    assert save_section(b, aid, 1, ["2", "2", "2", "2"]).status_code == 302
+    pages = PdfReader(io.BytesIO(b.get(f"/assessments/{aid}/report.pdf").data)).pages
+    assert len(pages) > 2
+    for page in pages[1:]:
+        assert "DRAFT – not submitted" in page.extract_text()
