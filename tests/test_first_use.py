@@ -117,3 +117,14 @@ def test_draft_pdf_marks_every_inner_page(app, make_browser, world):
     assert len(pages) > 2
     for page in pages[1:]:
         assert "DRAFT – not submitted" in page.extract_text()
+
+
+def test_right_to_left_override_in_a_title_is_isolated_and_kept(app, make_browser, world):
+    """Item 10: a U+202E in a title stays inside <bdi dir="auto">, away from the status badge, kept as typed."""
+    b = _member(make_browser)
+    title = "report\u202efdp.exe"
+    aid = start_assessment(b, world.unit_a1, title=title)
+    for url in (f"/assessments/{aid}/results", f"/assessments/{aid}", "/assessments/"):
+        html = b.get(url).data.decode()
+        assert f'<bdi dir="auto">{title}</bdi>' in html, url
+        assert f"{title}</bdi>" in html and f"{title} <span" not in html
