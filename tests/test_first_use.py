@@ -128,3 +128,22 @@ def test_right_to_left_override_in_a_title_is_isolated_and_kept(app, make_browse
         html = b.get(url).data.decode()
         assert f'<bdi dir="auto">{title}</bdi>' in html, url
         assert f"{title}</bdi>" in html and f"{title} <span" not in html
+
+
+def test_newlines_typed_in_comments_are_stored_as_lf(app, make_browser, world):
+    """Item 11: browsers send CRLF; the comment is stored with LF."""
+    from app.db import db
+    from app.models import Answer
+
+    from .helpers import CONTENT, save_section
+
+    b = _member(make_browser)
+    aid = start_assessment(b, world.unit_a1)
+    resp = save_section(b, aid, 1, ["2"], comments=["line one\r\nline two\rline three"],
+                        evidence=["file A\r\nfile B"])
+    assert resp.status_code == 302
+    q = CONTENT.recommendation_by_number[1].questions[0]
+    with app.app_context():
+        ans = db.session.query(Answer).filter_by(assessment_id=aid, question_id=q.id).one()
+        assert ans.comment == "line one\nline two\nline three"
+        assert ans.evidence == "file A\nfile B"

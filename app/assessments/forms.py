@@ -34,7 +34,10 @@ def clean_text(_form: Form, field: Field) -> None:
 
 
 def strip_text(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
+    """Trim, and store newlines as LF: browsers send a textarea's line breaks as CRLF."""
+    if not isinstance(value, str):
+        return value
+    return value.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 class NewAssessmentForm(FlaskForm):
