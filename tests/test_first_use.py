@@ -147,3 +147,12 @@ def test_newlines_typed_in_comments_are_stored_as_lf(app, make_browser, world):
         ans = db.session.query(Answer).filter_by(assessment_id=aid, question_id=q.id).one()
         assert ans.comment == "line one\nline two\nline three"
         assert ans.evidence == "file A\nfile B"
+
+
+def test_target_level_select_has_an_accessible_name(app, make_browser, world):
+    """Item 12: the target-level <select> is labelled (axe: select-name)."""
+    b = _member(make_browser)
+    aid = start_assessment(b, world.unit_a1)
+    html = b.get(f"/assessments/{aid}/section/1").data.decode()
+    assert re.search(r'<label for="target"[^>]*>Target level</label>', html)
+    assert re.search(r'<select[^>]*id="target"', html)
