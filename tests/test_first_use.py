@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 from .conftest import email
 from .helpers import start_assessment
 from .test_workshops import FT_RE, open_workshop, participant, trainer_browser
@@ -156,3 +158,36 @@ def test_target_level_select_has_an_accessible_name(app, make_browser, world):
     html = b.get(f"/assessments/{aid}/section/1").data.decode()
     assert re.search(r'<label for="target"[^>]*>Target level</label>', html)
     assert re.search(r'<select[^>]*id="target"', html)
+
+
+def _contrast(a: str, b: str) -> float:
+    def lum(hex_: str) -> float:
+        rgb = [int(hex_[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_focus_ring_has_3_to_1_contrast_in_a_real_browser(app, chromium):
+    """Item 13: the focus ring of buttons and radios on the white page contrasts at least 3:1 (WCAG 2.2)."""
+    from .conftest import PASSWORD
+
+    browser, base = chromium
+    pg = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+    pg.goto(base + "/login")
+    pg.fill("#email", email("member_a1"))
+    pg.fill("#password", PASSWORD)
+    pg.get_by_role("button", name="Log in", exact=True).click()
+    pg.wait_for_url(base + "/assessments/")
+    pg.fill("#title", "Focus")
+    pg.click("text=Start assessment")
+    pg.wait_for_url("**/section/1")
+    for selector in ("input[type=radio]", "button[value=save]"):
+        pg.locator(selector).first.focus()
+        pg.keyboard.press("Shift+Tab")
+        pg.keyboard.press("Tab")  # keyboard focus, so :focus-visible applies
+        color = pg.evaluate("() => getComputedStyle(document.activeElement).outlineColor")
+        rgb = [int(x) for x in re.findall(r"\d+", color)[:3]]
+        assert _contrast("#%02x%02x%02x" % tuple(rgb), "#ffffff") >= 3, (selector, color)
