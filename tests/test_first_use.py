@@ -190,4 +190,4 @@ def test_focus_ring_has_3_to_1_contrast_in_a_real_browser(app, chromium):
         pg.keyboard.press("Tab")  # keyboard focus, so :focus-visible applies
         color = pg.evaluate("() => getComputedStyle(document.activeElement).outlineColor")
         rgb = [int(x) for x in re.findall(r"\d+", color)[:3]]
-        assert _contrast("#%02x%02x%02x" % tuple(rgb), "#ffffff") >= 3, (selector, color)
+        assert _contrast("#" + "".join(f"{c:02x}" for c in rgb), "#ffffff") >= 3, (selector, color)
