@@ -191,3 +191,29 @@ def test_focus_ring_has_3_to_1_contrast_in_a_real_browser(app, chromium):
         color = pg.evaluate("() => getComputedStyle(document.activeElement).outlineColor")
         rgb = [int(x) for x in re.findall(r"\d+", color)[:3]]
         assert _contrast("#" + "".join(f"{c:02x}" for c in rgb), "#ffffff") >= 3, (selector, color)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("width", [1280, 1366, 1920])
+def test_live_board_question_column_is_readable(app, chromium, width):
+    """Item 14: at 1366 px the board's question column was squeezed to about 110 px."""
+    from .conftest import PASSWORD
+    from .test_workshops import answer
+
+    trainer = trainer_browser(app)
+    wid, code = open_workshop(trainer, recs=["r1", "r2"])
+    for n in range(3):
+        p = participant(app, code, addr=f"10.9.3.{n + 1}")
+        for number in (1, 2):
+            assert answer(p, wid, number, [str(n)] * 5).status_code == 302
+    browser, base = chromium
+    pg = browser.new_context(viewport={"width": width, "height": 900}).new_page()
+    pg.goto(base + "/login")
+    pg.fill("#email", email("trainer_a"))
+    pg.fill("#password", PASSWORD)
+    pg.get_by_role("button", name="Log in", exact=True).click()
+    pg.wait_for_load_state()
+    pg.goto(f"{base}/workshops/{wid}")
+    widths = pg.eval_on_selector_all(".ws-qtable tbody td:first-child",
+                                     "cells => cells.map(c => c.getBoundingClientRect().width)")
+    assert widths and min(widths) >= 300, widths
