@@ -217,3 +217,15 @@ def test_live_board_question_column_is_readable(app, chromium, width):
     widths = pg.eval_on_selector_all(".ws-qtable tbody td:first-child",
                                      "cells => cells.map(c => c.getBoundingClientRect().width)")
     assert widths and min(widths) >= 300, widths
+
+
+def test_audit_log_shows_names_titles_and_words(app, make_browser, world):
+    """Item 15: people's names, object titles with links, and words for actions instead of codes and ids."""
+    b = _member(make_browser)
+    aid = start_assessment(b, world.unit_a1, title="Annual review 2026")
+    sup = _member(make_browser, "supervisor_a")
+    html = sup.get("/audit/").data.decode()
+    assert "Assessment started" in html and "assessment_created</code>" not in html
+    assert f'<a href="/assessments/{aid}"><bdi dir="auto">Annual review 2026</bdi></a>' in html
+    assert "Member A1" in html
+    assert f"assessment {aid}<" not in html.replace(" ", " ")
