@@ -54,6 +54,7 @@ ROUTES: list[Route] = [
     Route("main.index", "GET", "/", "-", everyone(*LOGGED_IN)),  # anonymous: sent to the login page
     Route("main.health", "GET", "/healthz", "-", everyone(*ROLES)),
     Route("main.about", "GET", "/about", "-", everyone(*LOGGED_IN)),
+    Route("main.accessibility", "GET", "/accessibility", "-", everyone(*ROLES)),
     Route("main.choose_language", "POST", "/language", "-", everyone(*ROLES), {"language": "xx", "next": "/"}),
     Route("auth.login", "GET", "/login", "-", everyone(*ROLES)),
     Route("auth.login", "POST", "/login", "-", everyone(*ROLES), {"email": "", "password": ""}),

@@ -229,3 +229,16 @@ def test_audit_log_shows_names_titles_and_words(app, make_browser, world):
     assert f'<a href="/assessments/{aid}"><bdi dir="auto">Annual review 2026</bdi></a>' in html
     assert "Member A1" in html
     assert f"assessment {aid}<" not in html.replace(" ", " ")
+
+
+def test_accessibility_statement_is_linked_from_the_footer(app, make_browser, world):
+    """Item 17: a public accessibility statement (standard, exceptions, contact), linked from every page's footer."""
+    anon = make_browser()
+    login = anon.get("/login").data.decode()
+    footer = login.split('<footer')[1]
+    assert 'href="/accessibility"' in footer
+    page = anon.get("/accessibility")
+    assert page.status_code == 200
+    body = page.data.decode()
+    for words in ("WCAG", "2.1", "Known exceptions", "Feedback and contact", "2016/2102"):
+        assert words in body, words
