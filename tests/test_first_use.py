@@ -242,3 +242,26 @@ def test_accessibility_statement_is_linked_from_the_footer(app, make_browser, wo
     body = page.data.decode()
     for words in ("WCAG", "2.1", "Known exceptions", "Feedback and contact", "2016/2102"):
         assert words in body, words
+
+
+def test_first_pages_tell_what_to_do(app, make_browser, world):
+    """Item 16: login says who resets a forgotten password; trainer's and admin's home offer more than one button;
+    trend chart text is at least 13 units (about 11.5 px at the page's scale, was 10–11)."""
+    anon = make_browser()
+    login = anon.get("/login").data.decode()
+    assert "Forgotten your password?" in login and "supervisor" in login.split("Forgotten")[1]
+    trainer = _member(make_browser, "trainer_a")
+    home = trainer.get("/").data.decode()
+    assert 'href="/workshops/new"' in home and "Open a new workshop" in home
+    admin = _member(make_browser, "admin")
+    home = admin.get("/").data.decode()
+    assert 'href="/audit/"' in home and "issue a new password link" in home
+
+
+def test_trend_chart_text_is_large_enough(app, make_browser, world):
+    from pathlib import Path
+
+    from app.supervisor import charts
+
+    sizes = {int(m) for m in re.findall(r'font-size="(\d+)"', Path(charts.__file__).read_text(encoding="utf-8"))}
+    assert sizes and min(sizes) >= 12
