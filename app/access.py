@@ -36,6 +36,23 @@ def public(fn: F) -> F:
     return fn
 
 
+FORM_CHECKS_TEXT_ATTR = "_form_checks_text"
+
+
+def form_checks_text(fn: F) -> F:
+    """Mark a view whose form refuses control characters itself (field by field, keeping the input).
+
+    The app-wide NUL check then leaves that view's form fields alone, so a pasted NUL gives the form's 422 with
+    everything typed shown again rather than a bare 400 that drops the whole page.
+    """
+    setattr(fn, FORM_CHECKS_TEXT_ATTR, True)
+    return fn
+
+
+def form_checks_text_of(view: Callable[..., Any] | None) -> bool:
+    return bool(getattr(view, FORM_CHECKS_TEXT_ATTR, False))
+
+
 def rule_of(view: Callable[..., Any] | None) -> frozenset[str] | None:
     return getattr(view, ACCESS_ATTR, None)
 

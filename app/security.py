@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from .access import PUBLIC, rule_of
+from .access import PUBLIC, form_checks_text_of, rule_of
 from .db import db
 from .errors import fail
 
@@ -20,8 +20,14 @@ CSP = (
 
 
 def _refuse_nul() -> None:
-    """NUL bytes are never legitimate text and PostgreSQL refuses them: stop them at the door with a 400."""
-    sources = [request.args] if request.method in SAFE_METHODS else [request.args, request.form]
+    """NUL bytes are never legitimate text and PostgreSQL refuses them: stop them at the door with a 400.
+
+    Views whose forms refuse control characters themselves (``form_checks_text``) get only their query string
+    checked here, so their form answers with the typed input kept.
+    """
+    form_checked = form_checks_text_of(current_app.view_functions.get(request.endpoint or ""))
+    only_args = request.method in SAFE_METHODS or form_checked
+    sources = [request.args] if only_args else [request.args, request.form]
     for values in sources:
         for key, value in values.items(multi=True):
             if "\x00" in key or "\x00" in value:

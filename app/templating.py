@@ -82,6 +82,18 @@ ROLE_NAMES = {"member": _l("member"), "supervisor": _l("supervisor"), "admin": _
               "trainer": _l("trainer")}
 
 
+def bidi(value: object) -> Markup:
+    """User text in a page, isolated (``<bdi dir="auto">``): a right-to-left override typed into a title stays
+    inside it, so it can neither reorder the words around it nor pull a badge in; the text is kept as typed."""
+    return Markup('<bdi dir="auto">%s</bdi>') % str(value if value is not None else "")
+
+
+def isolate(value: object) -> str:
+    """User text in plain-text places (PDF running headers, documents): wrapped in FIRST STRONG ISOLATE and POP
+    DIRECTIONAL ISOLATE, the Unicode form of ``<bdi>``."""
+    return "\u2068" + str(value if value is not None else "") + "\u2069"
+
+
 def role_label(role: str) -> str:
     return str(ROLE_NAMES.get(role, role))
 
@@ -95,6 +107,7 @@ def init_app(app: Flask) -> None:
                                  language_codes=languages, language_name=lambda c: LANGUAGE_NAMES.get(c, c))
     app.jinja_env.globals.update(_=template_gettext, ngettext=template_ngettext, level_choices=level_choices,
                                  level_bar=level_bar)
-    app.jinja_env.filters.update(level=fmt_level, pct=fmt_pct, dt=fmt_dt, date=fmt_date, status_label=status_label)
+    app.jinja_env.filters.update(level=fmt_level, pct=fmt_pct, dt=fmt_dt, date=fmt_date, status_label=status_label,
+                                 bidi=bidi, isolate=isolate)
     app.jinja_env.globals["marking"] = lambda: app.config["HANDLING_MARKING"]
     app.jinja_env.globals["organisation"] = lambda: app.config["ORGANISATION_NAME"]

@@ -55,6 +55,7 @@ ROUTES: list[Route] = [
     Route("main.index", "GET", "/", "-", everyone(*LOGGED_IN)),  # anonymous: sent to the login page
     Route("main.health", "GET", "/healthz", "-", everyone(*ROLES)),
     Route("main.about", "GET", "/about", "-", everyone(*LOGGED_IN)),
+    Route("main.accessibility", "GET", "/accessibility", "-", everyone(*ROLES)),
     Route("main.choose_language", "POST", "/language", "-", everyone(*ROLES), {"language": "xx", "next": "/"}),
     Route("auth.login", "GET", "/login", "-", everyone(*ROLES)),
     Route("auth.login", "POST", "/login", "-", everyone(*ROLES), {"email": "", "password": ""}),
@@ -67,6 +68,8 @@ ROUTES: list[Route] = [
     Route("assessments.section", "GET", "/assessments/{id}/section/1", "assessment", UNIT_ROLES),
     Route("assessments.resume", "GET", "/assessments/{id}/continue", "assessment", UNIT_ROLES),
     Route("assessments.section", "POST", "/assessments/{id}/section/1", "assessment", UNIT_ROLES,
+          {"target": "99"}),
+    Route("assessments.autosave", "POST", "/assessments/{id}/section/1/autosave", "assessment", UNIT_ROLES,
           {"target": "99"}),
     Route("assessments.review", "GET", "/assessments/{id}/review", "assessment", UNIT_ROLES),
     Route("assessments.submit", "POST", "/assessments/{id}/submit", "assessment", UNIT_ROLES),

@@ -30,12 +30,12 @@ def test_working_day_is_on_record_and_scoped(app, world, make_browser):
     sup = make_browser()
     sup.login(email("supervisor_a"))
     page = sup.get("/audit/").data.decode()
-    for action in ("login", "logout", "assessment_created", "assessment_submitted", "report_downloaded",
-                   "export_downloaded", "login_failed"):
-        assert f"<code>{action}</code>" in page, action
+    for action in ("Logged in", "Logged out", "Assessment started", "Assessment submitted", "Report downloaded",
+                   "Export downloaded", "Failed login"):
+        assert f"<td>{action}</td>" in page, action
     assert email("member_b1") not in page  # another agency's events are not shown to this supervisor
     filtered = sup.get("/audit/?action=report_downloaded").data.decode()
-    assert "<code>report_downloaded</code>" in filtered and "<code>login</code>" not in filtered
+    assert "<td>Report downloaded</td>" in filtered and "<td>Logged in</td>" not in filtered
     assert "1 event" in filtered
     by_user = sup.get("/audit/?user=MEMBER_A1").data.decode()
     assert email("supervisor_a") not in by_user.split("<tbody>")[1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -48,7 +50,7 @@ def post_section(browser, aid, mutate):
         (lambda d: d.update({f"q_{CONTENT.recommendation_by_number[2].questions[0].id}": "2"}), 400,
          "fields this section does not have"),
         (lambda d: d.update({f"c_{Q[2]}": "x" * 100_000}), 422, "4000"),
-        (lambda d: d.update({f"e_{Q[3]}": "evidence\x00with NUL"}), 400, "control characters"),
+        (lambda d: d.update({f"e_{Q[3]}": "evidence\x00with NUL"}), 422, "control characters"),
         (lambda d: d.update({f"e_{Q[3]}": "evidence\x07with BEL"}), 422, "control characters"),
         (lambda d: d.update({"target": "9"}), 422, "Not a valid choice"),
         (lambda d: d.update({"target": "abc"}), 422, "Invalid Choice"),
@@ -64,6 +66,19 @@ def test_invalid_values_are_refused_and_nothing_is_stored(app, browser, started,
     body = resp.data.decode()
     assert message in body
     assert "Traceback" not in body
+    assert stored(app, started) == before
+
+
+def test_pasted_nul_is_refused_in_the_form_with_everything_typed_kept(app, browser, started):
+    """Issue 14 item 2: a NUL in one field gives the form's 422 with the other answers shown again."""
+    before = stored(app, started)
+    resp = post_section(browser, started, lambda d: d.update({f"c_{Q[0]}": "my careful comment",
+                                                            f"e_{Q[3]}": "pasted\x00text"}))
+    assert resp.status_code == 422
+    body = resp.data.decode()
+    assert "Remove the control characters" in body
+    assert "my careful comment" in body
+    assert f'id="q_{Q[1]}_2"' in body and re.search(rf'id="q_{Q[1]}_2"[^>]*checked', body)
     assert stored(app, started) == before
 
 

@@ -31,7 +31,7 @@ def test_member_answers_and_sees_results_in_a_real_browser(app, page):
     pg.goto(base + "/login")
     pg.fill("#email", email("member_a1"))
     pg.fill("#password", PASSWORD)
-    pg.click("main button[type=submit]")
+    pg.get_by_role("button", name="Log in", exact=True).click()
     pg.wait_for_url(base + "/assessments/")
     pg.fill("#title", "Browser-filled assessment <b>2026</b>")
     pg.click("text=Start assessment")

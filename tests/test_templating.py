@@ -10,6 +10,7 @@ from flask import Flask
 
 from app import templating
 
+from .helpers import CONTENT
 from .test_workshops import FT_RE, R1, open_workshop, participant, trainer_browser
 
 
@@ -75,7 +76,8 @@ def test_saving_says_so_without_writing_the_session_cookie(app: Flask, world: An
     assert "thb_session" not in " ".join(following.headers.getlist("Set-Cookie"))
     # Save on the last page: back to the workshop's page, with the notice.
     ft = FT_RE.search(following.data.decode()).group(1)
-    resp = p.client.post(f"/w/{wid}/r/2", data={"ft": ft, "action": "next"})
+    r2 = CONTENT.recommendation_by_number[2]
+    resp = p.client.post(f"/w/{wid}/r/2", data={"ft": ft, "action": "next", f"q_{r2.questions[0].id}": "1"})
     assert resp.headers["Location"].endswith(f"/w/{wid}/?saved=2")
     assert "recommendation 2 are saved" in p.client.get(resp.headers["Location"]).data.decode()
     # A number that is not one of this workshop's recommendations, or no number, shows nothing.

@@ -34,7 +34,10 @@ def clean_text(_form: Form, field: Field) -> None:
 
 
 def strip_text(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
+    """Trim, and store newlines as LF: browsers send a textarea's line breaks as CRLF."""
+    if not isinstance(value, str):
+        return value
+    return value.replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 class NewAssessmentForm(FlaskForm):
@@ -64,7 +67,7 @@ class ReopenForm(FlaskForm):
 
 def field_names(rec: Recommendation) -> frozenset[str]:
     """Every form key a section page may send; anything else is refused as an unknown question."""
-    names = {"csrf_token", "target", "target_orig", "action"}
+    names = {"csrf_token", "target", "target_orig", "action", "goto"}
     for q in rec.questions:
         names |= {f"q_{q.id}", f"c_{q.id}", f"e_{q.id}", f"rev_{q.id}"}
     return frozenset(names)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from ..access import ASSESSMENT_ROLES, allow, get_assessment, scope_assessments, scope_units
+from ..access import ASSESSMENT_ROLES, allow, form_checks_text, get_assessment, scope_assessments, scope_units
 from ..content import Recommendation
 from ..content.current import current as current_content
 from ..db import db
@@ -29,6 +29,11 @@ recovery.init_blueprint(bp)  # typed answers survive an expired token or session
 @bp.route("/")
 @allow(*ASSESSMENT_ROLES)
 def index() -> str:
+    return render_template("assessments/index.html", form=_new_form(), **_listing())
+
+
+def _listing() -> dict[str, Any]:
+    """The assessments this user may see, with answer counts: shown on the list and again on a form error."""
     stmt = scope_assessments(current_user).order_by(Assessment.updated_at.desc())
     assessments = db.session.scalars(stmt).all()
     counts = dict(
@@ -39,9 +44,7 @@ def index() -> str:
         ).all()
     )
     totals = {a.id: len(content_of(a).questions) for a in assessments}
-    form = _new_form()
-    return render_template("assessments/index.html", assessments=assessments, counts=counts, totals=totals,
-                           form=form)
+    return dict(assessments=assessments, counts=counts, totals=totals)
 
 
 def _new_form() -> NewAssessmentForm:
@@ -57,7 +60,7 @@ def _new_form() -> NewAssessmentForm:
 def create() -> Response | tuple[str, int]:
     form = _new_form()
     if not form.validate_on_submit():
-        return render_template("assessments/index.html", assessments=[], counts={}, totals={}, form=form), 422
+        return render_template("assessments/index.html", form=form, **_listing()), 422
     unit = db.session.scalars(scope_units(current_user).where(Unit.id == form.unit.data)).first()
     if unit is None:
         abort(404)
@@ -103,6 +106,7 @@ def _refresh_revs(form: Any, rec: Recommendation, answers: dict[str, Answer], ta
 
 @bp.route("/<int:assessment_id>/section/<int:number>", methods=["GET", "POST"])
 @allow(*ASSESSMENT_ROLES)
+@form_checks_text
 def section(assessment_id: int, number: int) -> Any:
     if request.method == "POST":
         db.mark_write_intent(False)  # read and validate outside SQLite's write lock: start_writing below
@@ -126,26 +130,16 @@ def section(assessment_id: int, number: int) -> Any:
     if not form.validate_on_submit():
         return render_template("assessments/section.html", form=form, invalid=True,
                                **section_context(a, content, rec)), 422
-    data = services.SectionInput(
-        values={q.id: form[f"q_{q.id}"].data or None for q in rec.questions},
-        comments={q.id: form[f"c_{q.id}"].data or "" for q in rec.questions},
-        evidence={q.id: form[f"e_{q.id}"].data or "" for q in rec.questions},
-        revs={q.id: form[f"rev_{q.id}"].data for q in rec.questions},
-        target=form.target.data, target_orig=form.target_orig.data,
-    )
     action = request.form.get("action", "save")
-    user_id = current_user.id
+    goto = _goto(request.form.get("goto"), len(content.recommendations))
     db.start_writing(keep_loaded=True)  # the write lock (SQLite) or the row lock, for the save alone: re-read
     a = get_assessment(assessment_id, for_update=True)
     if not a.is_editable:
         fail(409, _("This assessment has been submitted and is read-only. Nothing was changed."))
     try:
-        changed = services.save_section(db.session, a, rec, data, current_user)
-        services.record_resume_point(db.session, user_id, a.id,
-                                     _section_after(action, number, len(content.recommendations)))
-        db.session.commit()
+        changed = _save(a, rec, form, goto if isinstance(goto, int) else
+                        _section_after(action, number, len(content.recommendations)))
     except services.ConflictError as exc:
-        db.session.rollback()
         db.mark_write_intent(False)  # the conflict page only reads
         a = get_assessment(assessment_id)
         answers = services.answers_by_question(db.session, a)
@@ -153,11 +147,14 @@ def section(assessment_id: int, number: int) -> Any:
         return render_template("assessments/section.html", form=form, conflict=exc,
                                **section_context(a, content, rec, answers)), 409
     except StaleDataError:
-        db.session.rollback()
         fail(409, _("Someone saved this assessment at the same moment. Go back, reload the page and save "
                     "again; your input is still in your browser's back page."))
     flash(_("Saved %(n)d change(s) to recommendation %(num)d.", n=changed, num=rec.number) if changed
           else _("No changes to save in recommendation %(num)d.", num=rec.number), "success")
+    if goto == "review":
+        return redirect(url_for("assessments.review", assessment_id=a.id))
+    if isinstance(goto, int):
+        return redirect(url_for("assessments.section", assessment_id=a.id, number=goto))
     if action == "next" and number < len(content.recommendations):
         return redirect(url_for("assessments.section", assessment_id=a.id, number=number + 1))
     if action == "prev" and number > 1:
@@ -165,6 +162,77 @@ def section(assessment_id: int, number: int) -> Any:
     if action == "review" or (action == "next" and number == len(content.recommendations)):
         return redirect(url_for("assessments.review", assessment_id=a.id))
     return redirect(url_for("assessments.section", assessment_id=a.id, number=number))
+
+
+def _goto(raw: str | None, total: int) -> int | str | None:
+    """Where a section-bar button leads after saving (the bar's links are Save buttons, so nothing is dropped)."""
+    if raw == "review":
+        return "review"
+    if raw is not None and raw.isdigit() and 1 <= int(raw) <= total:
+        return int(raw)
+    return None
+
+
+def _save(a: Assessment, rec: Recommendation, form: Any, resume_at: int) -> int:
+    """Store a validated section form and where this person continues, in one transaction.
+
+    Shared by Save and autosave so both follow the same optimistic-locking rules; rolls back and re-raises
+    ConflictError / StaleDataError.
+    """
+    data = services.SectionInput(
+        values={q.id: form[f"q_{q.id}"].data or None for q in rec.questions},
+        comments={q.id: form[f"c_{q.id}"].data or "" for q in rec.questions},
+        evidence={q.id: form[f"e_{q.id}"].data or "" for q in rec.questions},
+        revs={q.id: form[f"rev_{q.id}"].data for q in rec.questions},
+        target=form.target.data, target_orig=form.target_orig.data,
+    )
+    try:
+        changed = services.save_section(db.session, a, rec, data, current_user)
+        services.record_resume_point(db.session, current_user.id, a.id, resume_at)
+        db.session.commit()
+    except (services.ConflictError, StaleDataError):
+        db.session.rollback()
+        raise
+    return changed
+
+
+@bp.route("/<int:assessment_id>/section/<int:number>/autosave", methods=["POST"])
+@allow(*ASSESSMENT_ROLES)
+@form_checks_text
+def autosave(assessment_id: int, number: int) -> tuple[Response, int]:
+    """Save a section as it is typed (autosave.js): the same form, rules and conflicts as Save, answered in JSON.
+
+    The page sends its revision fields; the answer carries the new ones, so the next autosave or Save
+    continues from what was stored. A conflict stores nothing and says which questions someone else changed.
+    """
+    a = get_assessment(assessment_id, for_update=True)
+    content = content_of(a)
+    rec = recommendation(content, number)
+    if not a.is_editable:
+        return jsonify(status="readonly", message=_("This assessment has been submitted and is read-only. "
+                                                    "Nothing was changed.")), 409
+    unknown = sorted(k for k in request.form if k not in field_names(rec))
+    form = section_form_class(rec)()
+    if unknown or not form.validate_on_submit():
+        return jsonify(status="invalid", message=_("Not saved: please correct the marked fields and press Save."),
+                       errors={k: [str(m) for m in v] for k, v in form.errors.items()}), 422
+    try:
+        changed = _save(a, rec, form, number)
+    except services.ConflictError as exc:
+        numbers = {q.id: f"{rec.number}.{i}" for i, q in enumerate(rec.questions, 1)}
+        return jsonify(
+            status="conflict",
+            message=_("Not saved: someone else changed these answers. Press Save to see both versions."),
+            conflicts=[{"question": numbers[c.question_id], "by": c.by} for c in exc.conflicts],
+            target_conflict=exc.target_conflict), 409
+    except StaleDataError:
+        return jsonify(status="conflict", message=_("Not saved: someone saved at the same moment. Trying again."),
+                       conflicts=[], target_conflict=None), 409
+    a = get_assessment(assessment_id)
+    answers = services.answers_by_question(db.session, a)
+    return jsonify(status="saved", changed=changed,
+                   revs={f"rev_{q.id}": answers[q.id].rev if q.id in answers else 0 for q in rec.questions},
+                   target_orig=services.targets_of(a).get(rec.id, services.DEFAULT_TARGET)), 200
 
 
 def _section_after(action: str, number: int, total: int) -> int:

@@ -47,6 +47,14 @@ def about() -> str:
     return render_template("main/about.html", content=current_content())
 
 
+@bp.route("/accessibility")
+@public
+def accessibility() -> str:
+    """The accessibility statement (EU Web Accessibility Directive 2016/2102 style); public, linked from the footer,
+    so it can be read before logging in."""
+    return render_template("main/accessibility.html")
+
+
 def _local_path(target: str | None) -> str:
     """Only a path on this site (``/…``, not ``//host``): the chooser must not become an open redirect."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:

@@ -58,7 +58,8 @@ def radar(content: Content, scores: Scores) -> str:
            f'<title id="radar-title">{svg_escape(_("Current and target level per recommendation"))}</title>',
            '<desc id="radar-desc">' + svg_escape("; ".join(
                _("%(num)d: current %(current)s, target %(target)d", num=rec.number,
-                 current=fmt_level(by_id[rec.id].current), target=by_id[rec.id].target)
+                 current=(_("not answered") if by_id[rec.id].status == "not_answered"
+                          else fmt_level(by_id[rec.id].current)), target=by_id[rec.id].target)
                for rec in recs)) + "</desc>"]
     for level in range(1, 5):
         out.append(f'<polygon points="{poly([level] * n)}" fill="none" stroke="{GRID}" stroke-width="1"/>')
@@ -71,7 +72,8 @@ def radar(content: Content, scores: Scores) -> str:
         anchor = "middle" if abs(lx - cx) < 20 else ("start" if lx > cx else "end")
         rs = by_id[rec.id]
         muted = not rs.applicable
-        label = f"{rec.number}. {rec.short_title}" + (f" ({_('n/a')})" if rs.status == "not_applicable" else "")
+        label = f"{rec.number}. {rec.short_title}" + (f" ({_('n/a')})" if rs.status == "not_applicable" else
+                                                       f" ({_('not answered')})" if rs.status == "not_answered" else "")
         lines = _wrap(label, 24)
         top = ly + 4 - (len(lines) - 1) * 7 if abs(ly - cy) < r * 0.9 else (ly + 4 - (len(lines) - 1) * 14 if ly < cy
                                                                            else ly + 4)
@@ -79,13 +81,17 @@ def radar(content: Content, scores: Scores) -> str:
                          for k, t in enumerate(lines))
         out.append(f'<text font-size="12" text-anchor="{anchor}" fill="{MUTED if muted else "#222"}">{tspans}</text>')
     targets = [float(by_id[r.id].target) for r in recs]
-    currents = [by_id[r.id].current or 0.0 for r in recs]
+    # Only scored recommendations have a current level: an unanswered one is not "level 0", so it gets no
+    # point and the shape joins the scored spokes only (its label says "not answered").
+    scored = [(i, by_id[r.id].current) for i, r in enumerate(recs) if by_id[r.id].current is not None]
     out.append(f'<polygon points="{poly(targets)}" fill="none" stroke="{TARGET}" stroke-width="2.5" '
                'stroke-dasharray="7 4"/>')
-    out.append(f'<polygon points="{poly(currents)}" fill="{CURRENT}" fill-opacity="0.25" stroke="{CURRENT}" '
-               'stroke-width="2.5"/>')
-    for i, lv in enumerate(currents):
-        x, y = pt(i, lv)
+    if scored:
+        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in (pt(i, float(lv or 0)) for i, lv in scored))
+        out.append(f'<polygon points="{points}" fill="{CURRENT}" fill-opacity="0.25" stroke="{CURRENT}" '
+                   'stroke-width="2.5"/>')
+    for i, lv in scored:
+        x, y = pt(i, float(lv or 0))
         out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{CURRENT}"/>')
     ly = h - 18
     out.append(f'<rect x="{cx - 150}" y="{ly - 10}" width="22" height="12" fill="{CURRENT}" fill-opacity="0.25" '

@@ -58,12 +58,12 @@ def line_chart(chart_id: str, title: str, dates: list[datetime | None], series: 
     for t in y_ticks:
         out.append(f'<line x1="{left}" y1="{y(t):.1f}" x2="{left + pw}" y2="{y(t):.1f}" stroke="{GRID}" '
                    'stroke-width="1"/>')
-        out.append(f'<text x="{left - 8}" y="{y(t) + 4:.1f}" font-size="11" text-anchor="end" fill="{MUTED}">'
+        out.append(f'<text x="{left - 8}" y="{y(t) + 4:.1f}" font-size="13" text-anchor="end" fill="{MUTED}">'
                    f'{svg_escape(fmt_pct(t) if percent else str(int(t)))}</text>')
     step = max(1, -(-n // 10))  # at most about ten date labels
     for i, d in enumerate(dates):
         if i % step == 0 or i == n - 1:
-            out.append(f'<text x="{x(i):.1f}" y="{top + ph + 18}" font-size="11" text-anchor="middle" '
+            out.append(f'<text x="{x(i):.1f}" y="{top + ph + 18}" font-size="13" text-anchor="middle" '
                        f'fill="{MUTED}">{svg_escape(_label(d))}</text>')
     for s in series:
         segment: list[str] = []
@@ -93,7 +93,7 @@ def line_chart(chart_id: str, title: str, dates: list[datetime | None], series: 
                    f'stroke-width="{s.width}"{dash}/>')
         out.append(f'<text x="{left + pw + 44}" y="{ly + 4}" font-size="12" fill="#222">{svg_escape(s.name)} '
                    f'<tspan font-weight="bold">{svg_escape(fmt(last))}</tspan></text>')
-    out.append(f'<text x="{left}" y="{height - 6}" font-size="10" fill="{MUTED}">'
+    out.append(f'<text x="{left}" y="{height - 6}" font-size="13" fill="{MUTED}">'
                f'{svg_escape(_("Submitted assessments, oldest on the left (month of submission)"))}</text>')
     out.append("</svg>")
     return "".join(out)
@@ -120,14 +120,14 @@ def small_multiple(chart_id: str, title: str, dates: list[datetime | None], curr
     for t in (0, 2, 4):
         out.append(f'<line x1="{left}" y1="{y(t):.1f}" x2="{left + pw}" y2="{y(t):.1f}" stroke="{GRID}" '
                    'stroke-width="1"/>')
-        out.append(f'<text x="{left - 6}" y="{y(t) + 4:.1f}" font-size="10" text-anchor="end" fill="{MUTED}">'
+        out.append(f'<text x="{left - 6}" y="{y(t) + 4:.1f}" font-size="13" text-anchor="end" fill="{MUTED}">'
                    f"{t}</text>")
     if n:
         anchor = "middle" if n == 1 else "start"
-        out.append(f'<text x="{x(0):.1f}" y="{height - 6}" font-size="10" text-anchor="{anchor}" fill="{MUTED}">'
+        out.append(f'<text x="{x(0):.1f}" y="{height - 6}" font-size="13" text-anchor="{anchor}" fill="{MUTED}">'
                    f"{svg_escape(_label(dates[0]))}</text>")
         if n > 1:
-            out.append(f'<text x="{x(n - 1):.1f}" y="{height - 6}" font-size="10" text-anchor="end" '
+            out.append(f'<text x="{x(n - 1):.1f}" y="{height - 6}" font-size="13" text-anchor="end" '
                        f'fill="{MUTED}">{svg_escape(_label(dates[-1]))}</text>')
     for values, colour, dash, w in ((target, TARGET, ' stroke-dasharray="5 3"', 1.8), (current, CURRENT, "", 2.5)):
         pts = [f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values) if v is not None]
@@ -141,7 +141,7 @@ def small_multiple(chart_id: str, title: str, dates: list[datetime | None], curr
         out.append(f'<text x="{left + pw + 6}" y="{y(last) + 4:.1f}" font-size="12" font-weight="bold" '
                    f'fill="{CURRENT}">{svg_escape(fmt_level(last))}</text>')
     else:
-        out.append(f'<text x="{left + pw / 2:.0f}" y="{top + ph / 2:.0f}" font-size="11" text-anchor="middle" '
+        out.append(f'<text x="{left + pw / 2:.0f}" y="{top + ph / 2:.0f}" font-size="13" text-anchor="middle" '
                    f'fill="{MUTED}">{svg_escape(_("n/a"))}</text>')
     out.append("</svg>")
     return "".join(out)

@@ -257,13 +257,16 @@ def answer(workshop_id: int, number: int) -> Any:
         return jsonify(ok=True, saved=saved, message=_("Saved"))
     # "Saved" travels in the address (?saved=N), not in a flash message: a participant's pages then never
     # write the signed session cookie, which is most of the cost of a save besides the database.
+    # Say "saved" only when answers to this recommendation are stored; with nothing chosen, say so instead.
+    stored = saved > 0 or any(q.id in services.my_answers(db.session, p) for q in rec.questions)
+    said: dict[str, Any] = {"saved": rec.number} if stored else {"saved": rec.number, "nothing": 1}
     if request.form.get("action") == "next":
         open_numbers = [content.recommendation_by_id[r].number for r in services.answerable_rec_ids(w)]
         following = next((n for n in open_numbers if n > rec.number), None)
         if following is not None:
-            return redirect(url_for("workshops.answer", workshop_id=w.id, number=following, saved=rec.number))
-        return redirect(url_for("workshops.participant_home", workshop_id=w.id, saved=rec.number))
-    return redirect(url_for("workshops.answer", workshop_id=w.id, number=rec.number, saved=rec.number))
+            return redirect(url_for("workshops.answer", workshop_id=w.id, number=following, **said))
+        return redirect(url_for("workshops.participant_home", workshop_id=w.id, **said))
+    return redirect(url_for("workshops.answer", workshop_id=w.id, number=rec.number, **said))
 
 
 def _saved_number(w: Workshop, content: Content) -> int | None:
