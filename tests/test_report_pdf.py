@@ -160,6 +160,7 @@ def demo_reports(app, make_browser):
     supervisor.login("supervisor@demo.example", "demo-supervisor-pass")
     exported = json.loads(member.get(f"/assessments/{aid}/export.json").data)
     return {"gap": member.get(f"/assessments/{aid}/report.pdf").data,
+            "docx": member.get(f"/assessments/{aid}/report.docx").data,
             "agency": supervisor.get("/agency/report.pdf").data, "export": exported}
 
 
@@ -209,3 +210,22 @@ def test_demo_agency_report_short_with_sign_off_status(demo_reports, db_url):
     assert len(pages) <= 4, len(pages)  # 6 before issue 15
     assert not any("Contents" in p for p in pages)
     assert "Not signed off yet" in " ".join(pages)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_demo_word_report_has_charts_matrix_and_single_numbering(demo_reports, db_url):
+    from docx import Document
+
+    doc = Document(BytesIO(demo_reports["docx"]))
+    assert len(doc.inline_shapes) >= 1  # the radar, as a PNG
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert "Current level against target" in headings and "Pillar matrix" in headings
+    assert "Pillars and threats" in headings
+    assert not any(h.startswith("Priority ") for h in headings)  # was "Priority 1: 4. Develop…"
+    gap_heads = [h for h in headings if h.split(". ")[0].isdigit()]
+    first = CONTENT.recommendation_by_id[demo_reports["export"]["gap_ranking"][0]]
+    assert f"{first.number}. {first.title}" in gap_heads
+    matrix = next(t for t in doc.tables if t.rows[0].cells[0].text == "Recommendation"
+                  and all(p.short in " ".join(c.text for c in t.rows[0].cells) for p in CONTENT.pillars))
+    assert len(matrix.rows) == len(CONTENT.recommendations) + 1
+    assert any("(w2)" in c.text for row in matrix.rows for c in row.cells)
