@@ -229,3 +229,39 @@ def test_demo_word_report_has_charts_matrix_and_single_numbering(demo_reports, d
                   and all(p.short in " ".join(c.text for c in t.rows[0].cells) for p in CONTENT.pillars))
     assert len(matrix.rows) == len(CONTENT.recommendations) + 1
     assert any("(w2)" in c.text for row in matrix.rows for c in row.cells)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_pdf_button_says_it_is_preparing_until_the_file_arrives(app, browser, submitted, chromium, monkeypatch,
+                                                                db_url):
+    """Issue 15: a download that renders for seconds shows "Preparing PDF…" rather than a blank wait."""
+    import threading
+
+    from app.reports import services
+
+    release = threading.Event()
+    real = services.render_report_pdf
+
+    def held_render(a):
+        assert release.wait(30), "the test never released the render"
+        return real(a)
+
+    monkeypatch.setattr(services, "render_report_pdf", held_render)
+    chrome, base = chromium
+    context = chrome.new_context(accept_downloads=True)
+    # The member's session from the fixture that submitted the assessment (same app, same database).
+    cookie = browser.client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": base}])
+    pg = context.new_page()
+    pg.goto(f"{base}/assessments/{submitted}/results")
+    button = pg.locator("a[data-preparing]").first
+    assert button.inner_text() == "Download PDF"
+    with pg.expect_download() as download:
+        button.click()
+        pg.wait_for_selector("a[aria-busy=true]")
+        assert button.inner_text() == "Preparing PDF…"
+        release.set()
+    assert download.value.suggested_filename.endswith(".pdf")
+    pg.wait_for_selector("a[data-preparing]:not([aria-busy])")
+    assert button.inner_text() == "Download PDF"
