@@ -25,7 +25,7 @@ from ..reports import context as report_context
 from ..reports.pdf import render_pdf
 from ..reports.services import cached_or_rendered_pdf, store_pdf
 from . import analytics, exports, services
-from .charts import trend_charts
+from .charts import sparkline, trend_charts
 
 bp = Blueprint("supervisor", __name__)
 
@@ -88,8 +88,10 @@ def _summary(a: Assessment) -> dict[str, Any]:
 @allow(Role.SUPERVISOR)
 def agency_pdf() -> Response:
     d = _dashboard()
+    trends = services.maturity_trends(db.session, current_user, for_version)
     html = render_template("pdf/agency_report.html", d=d, marking=current_app.config["HANDLING_MARKING"],
-                           organisation=current_app.config["ORGANISATION_NAME"])
+                           organisation=current_app.config["ORGANISATION_NAME"], trends=trends,
+                           sparkline=sparkline)
     data = render_pdf(html, current_app.static_folder or "")
     _audit_download("agency", current_user.agency_id, "pdf (agency report)")
     return _attachment(data, "application/pdf", exports.safe_name("agency-report", d.agency, ext="pdf"))
