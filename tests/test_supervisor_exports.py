@@ -169,9 +169,13 @@ def test_assessment_docx_is_the_gap_report(app, world, browser, assessed):
     assert "Gap report: A1 this year" in text and doc.core_properties.author == "Agency A – Unit A1"
     assert f"Overall maturity: {fmt_level(expected.maturity)} / 4" in text
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    paragraphs = [p.text for p in doc.paragraphs]
+    gaps_at = paragraphs.index("Gaps, by priority")
     for rank, rid in enumerate(expected.ranking, start=1):
         rec = CONTENT.recommendation_by_id[rid]
-        assert f"Priority {rank}: {rec.number}. {rec.title}" in headings
+        # One numbering in the heading (issue 15: was "Priority 1: 4. …"); the rank opens the figures line.
+        at = paragraphs.index(f"{rec.number}. {rec.title}", gaps_at)
+        assert paragraphs[at + 1].startswith(f"Rank {rank} · "), paragraphs[at + 1]
     assert "Since the previous assessment" in headings  # A1 has an earlier submitted assessment
     assert {"Executive summary", "All recommendations", "Gaps, by priority", "Appendix: every answer", "Method",
             "Sign-off"} <= set(headings)

@@ -222,7 +222,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     try:
         env = {**os.environ, "APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": pg_url,
                "TRUSTED_PROXIES": "1", "WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "2", "FLASK_APP": "wsgi.py",
-               "LOGIN_LIMIT": "3 per 15 minutes"}
+               "LOGIN_LIMIT": "3 per 15 minutes", "BASE_URL": f"https://{HOST}"}
         env.pop("RATELIMIT_STORAGE_URI", None)
         redis_reason = _redis_unreachable()
         env["REDIS_URL"] = REDIS_URL if redis_reason is None else "memory://"
@@ -545,7 +545,7 @@ def exports(url: str) -> dict[int, str]:
     at = datetime(2026, 1, 1, tzinfo=UTC)
     try:
         with app.app_context():
-            return {a.id: json.dumps(to_json(report_context.build(
+            return {a.id: json.dumps(to_json(report_context.build_report_context(
                 db.session, a, for_version(a.content_version), marking=app.config["HANDLING_MARKING"],
                 organisation=app.config["ORGANISATION_NAME"], content_for=for_version, now=at)),
                 ensure_ascii=False, indent=2) for a in db.session.scalars(select(Assessment).order_by(Assessment.id))}

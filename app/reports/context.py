@@ -42,6 +42,25 @@ class PillarThreats:
 
 
 @dataclass(frozen=True)
+class ThreatLine:
+    """One threat (or, for freedom from indignity, one right) and the gaps that leave it open."""
+
+    text: str
+    recs: list[int]  # numbers of the gap recommendations whose impacts carry this threat
+
+
+@dataclass(frozen=True)
+class PillarOverview:
+    """A pillar's threats, said once for every gap of the report (the gap sections refer to it by name)."""
+
+    pillar_id: str
+    pillar_name: str
+    by_audience: list[tuple[str, list[ThreatLine]]]
+    rights: list[ThreatLine]
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class GapSection:
     rank: int
     rec: Recommendation
@@ -164,6 +183,15 @@ class ReportContext:
     def pillars(self) -> list[tuple[str, str, float]]:
         return [(p.id, p.name, self.scores.exposure[p.id]) for p in self.content.pillars]
 
+    @property
+    def threats(self) -> list[PillarOverview]:
+        return threats_by_pillar(self.content, self.gaps)
+
+    @property
+    def brief_priorities(self) -> list[GapSection]:
+        """The top gaps as page 1 shows them: title, figures and the first suggested action."""
+        return self.gaps[:len(self.top)]
+
 
 def special_value_labels() -> dict[str | None, str]:
     """The answers that are not levels, as people read them (in the current language)."""
@@ -213,6 +241,36 @@ def pillar_threats(content: Content, rec: Recommendation) -> list[PillarThreats]
                     by_aud.append((aud.name, threats))
         out.append(PillarThreats(p.id, p.name, w, by_aud, rights))
     return sorted(out, key=lambda x: -x.weight)
+
+
+def threats_by_pillar(content: Content, gaps: list[GapSection]) -> list[PillarOverview]:
+    """The threats of all gaps, once per pillar and audience, each with the gaps that leave it open.
+
+    Nine gap sections used to repeat nearly the same threat lists; the report now says them once and each
+    gap names its pillars and refers here.
+    """
+    out = []
+    for p in content.pillars:
+        auds: dict[str, dict[str, list[int]]] = {a.name: {} for a in content.audiences}
+        rights: dict[str, list[int]] = {}
+        for g in gaps:
+            for pt in g.pillars:
+                if pt.pillar_id != p.id:
+                    continue
+                for aud, threats in pt.by_audience:
+                    for t in threats:
+                        nums = auds.setdefault(aud, {}).setdefault(t, [])
+                        if g.rec.number not in nums:
+                            nums.append(g.rec.number)
+                for t in pt.rights:
+                    nums = rights.setdefault(t, [])
+                    if g.rec.number not in nums:
+                        nums.append(g.rec.number)
+        by_aud = [(a, [ThreatLine(t, sorted(n)) for t, n in ts.items()]) for a, ts in auds.items() if ts]
+        if by_aud or rights:
+            out.append(PillarOverview(p.id, p.name, by_aud, [ThreatLine(t, sorted(n)) for t, n in rights.items()],
+                                      p.description))
+    return out
 
 
 def weakest_answers(rows: list[AnswerRow]) -> list[AnswerRow]:

@@ -24,6 +24,8 @@ from flask_babel import gettext as _
 from ..display import fmt_level, fmt_pct
 from ..scoring import level_floor
 from ..templating import fmt_date, fmt_dt, status_label
+from .charts import _shade as shade_hex
+from .charts_png import radar_png
 from .context import GapSection, ReportContext
 
 ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -111,7 +113,9 @@ def gap_report_docx(r: ReportContext) -> bytes:
     _setup(doc, r)
     _title(doc, r)
     summary(doc, r)
+    charts(doc, r)
     overview_table(doc, r)
+    threats(doc, r)
     gap_sections(doc, r)
     sources(doc, r)
     comparison(doc, r)
@@ -176,17 +180,77 @@ def summary(doc: DocumentObject, r: ReportContext) -> None:
     _label(doc, _("Gaps"), f"{len(r.gaps)} / {len(r.content.recommendations)} "
                            f"{_('recommendations below target')}")
     doc.add_heading(_("Top priorities"), level=2)
-    if r.top:
-        _bullets(doc, [
-            f"{r.content.recommendation_by_id[g.id].number}. {r.content.recommendation_by_id[g.id].title} – "
-            + _("current %(c)s, target %(t)d, gap %(g)s, priority %(p)s", c=fmt_level(g.current), t=g.target,
-                g=fmt_level(g.gap), p=fmt_level(g.priority)) for g in r.top], style="List Number")
+    if r.brief_priorities:
+        for g in r.brief_priorities:
+            para = doc.add_paragraph(style="List Number")
+            para.add_run(_t(f"{g.rec.number}. {g.rec.title}")).bold = True
+            para.add_run(" – " + _("current %(c)s, target %(t)d, gap %(g)s, priority %(p)s",
+                                   c=fmt_level(g.score.current), t=g.score.target, g=fmt_level(g.score.gap),
+                                   p=fmt_level(g.score.priority)))
+            if g.actions:
+                para.add_run("\n" + _("First action") + ": ").bold = True
+                para.add_run(_t(g.actions[0]))
     else:
         doc.add_paragraph(_("No recommendation is below its target."))
     doc.add_heading(_("Pillar exposure"), level=2)
     doc.add_paragraph(_("Share of the targeted capability that is missing, per human-security pillar."))
     _table(doc, [_("Pillar"), _("Exposure")], [[name, fmt_pct(val)] for _pid, name, val in r.pillars],
            widths=[8, 3], numeric={1})
+
+
+def charts(doc: DocumentObject, r: ReportContext) -> None:
+    """The radar as a picture (drawn with Pillow) and the pillar matrix as a shaded table, as on page 2 of the PDF."""
+    doc.add_heading(_("Current level against target"), level=1)
+    doc.add_picture(io.BytesIO(radar_png(r.content, r.scores)), width=Cm(16))
+    doc.add_heading(_("Pillar matrix"), level=1)
+    doc.add_paragraph(_("Each cell is the gap of a recommendation multiplied by its weight on the pillar: where the "
+                        "unit's shortfall leaves freedom from fear, want or indignity exposed."))
+    rows: list[list[str]] = []
+    fills: list[list[str | None]] = []
+    for rec in r.content.recommendations:
+        rs = r.scores.by_id[rec.id]
+        cells: list[str] = [f"{rec.number}. {rec.short_title}"]
+        shades: list[str | None] = [None]
+        for p in r.content.pillars:
+            w = rec.pillars[p.id]
+            if not rs.applicable:
+                cells.append(_("n/a") if rs.status == "not_applicable" else "–")
+                shades.append(None)
+            elif w == 0:
+                cells.append("·")
+                shades.append(None)
+            else:
+                val = (rs.gap or 0.0) * w
+                cells.append(f"{fmt_level(val)} (w{w})")
+                shades.append(shade_hex(val, 8).lstrip("#").upper())
+        rows.append(cells)
+        fills.append(shades)
+    header = [_("Recommendation")] + [f"{p.short} ({fmt_pct(r.scores.exposure[p.id])})" for p in r.content.pillars]
+    table = _table(doc, header, rows, widths=[8.0] + [3.0] * len(r.content.pillars),
+                   numeric=set(range(1, len(header))))
+    for i, shades in enumerate(fills, start=1):
+        for j, fill in enumerate(shades):
+            if fill:
+                _shade(table.rows[i].cells[j], fill)
+
+
+def threats(doc: DocumentObject, r: ReportContext) -> None:
+    """The threats of all gaps, once per pillar (the gap sections refer here instead of repeating them)."""
+    if not r.threats:
+        return
+    doc.add_heading(_("Pillars and threats"), level=1)
+    doc.add_paragraph(_("What the gaps below leave open, per human-security pillar. The numbers in brackets are "
+                        "the recommendations whose gaps leave the threat open."))
+    for p in r.threats:
+        doc.add_heading(_t(p.pillar_name), level=2)
+        if p.description:
+            doc.add_paragraph(_t(p.description))
+        for audience, lines in p.by_audience:
+            doc.add_paragraph(_t(audience)).runs[0].italic = True
+            _bullets(doc, [f"{t.text} ({', '.join(map(str, t.recs))})" for t in lines])
+        if p.rights:
+            doc.add_paragraph(_("Rights whose violation technology facilitates")).runs[0].italic = True
+            _bullets(doc, [f"{t.text} ({', '.join(map(str, t.recs))})" for t in p.rights])
 
 
 def overview_table(doc: DocumentObject, r: ReportContext) -> None:
@@ -220,22 +284,14 @@ def gap_sections(doc: DocumentObject, r: ReportContext) -> None:
 
 
 def _gap(doc: DocumentObject, g: GapSection) -> None:
-    doc.add_heading(_t(_("Priority %(rank)d: %(number)d. %(title)s", rank=g.rank, number=g.rec.number,
-                           title=g.rec.title)), level=2)
+    # The rank goes in the figures line: "Priority 1: 4. Develop…" read as two numberings.
+    doc.add_heading(_t(f"{g.rec.number}. {g.rec.title}"), level=2)
     doc.add_paragraph(" · ".join([
-        f"{_('Current')} {fmt_level(g.score.current)}", f"{_('Target')} {g.score.target}",
+        f"{_('Rank')} {g.rank}", f"{_('Current')} {fmt_level(g.score.current)}", f"{_('Target')} {g.score.target}",
         f"{_('Gap')} {fmt_level(g.score.gap)}", f"{_('Priority')} {fmt_level(g.score.priority)}"]))
-    doc.add_heading(_("Pillars exposed and the threats this gap leaves open"), level=3)
-    for p in g.pillars:
-        para = doc.add_paragraph()
-        para.add_run(_t(p.pillar_name)).bold = True
-        para.add_run(" (" + (_("primary") if p.weight == 2 else _("secondary")) + ")")
-        for audience, threats in p.by_audience:
-            doc.add_paragraph(_t(audience)).runs[0].italic = True
-            _bullets(doc, threats)
-        if p.rights:
-            doc.add_paragraph(_("Rights whose violation technology facilitates")).runs[0].italic = True
-            _bullets(doc, p.rights)
+    _label(doc, _("Pillars exposed"), ", ".join(
+        f"{p.pillar_name} ({_('primary') if p.weight == 2 else _('secondary')})" for p in g.pillars)
+        + " – " + _("threats: see “Pillars and threats”"))
     _label(doc, _("Impacts countered"), "; ".join(g.impacts))
     _label(doc, _("Trafficking stages"), ", ".join(g.stages))
     _label(doc, _("Technologies"), ", ".join(g.technologies))

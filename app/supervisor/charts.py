@@ -170,3 +170,24 @@ def trend_charts(t: Trend) -> dict[str, Any]:
         recs.append((rec, small_multiple(f"trend-{rec.id}", f"{rec.number}. {rec.short_title}", dates, current,
                                          target)))
     return {"maturity": maturity, "exposure": exposure, "recs": recs}
+
+
+def sparkline(values: list[float], *, width: int = 90, height: int = 18) -> str:
+    """A unit's overall maturity over its submitted assessments (0-4), for a table cell of the agency report.
+
+    The last value is marked; one assessment is a single dot. The figures themselves are in the cell's text.
+    """
+    if not values:
+        return ""
+    pad = 3
+    step = (width - 2 * pad) / max(1, len(values) - 1)
+    pts = [(pad + i * step if len(values) > 1 else width / 2, height - pad - v / 4 * (height - 2 * pad))
+           for i, v in enumerate(values)]
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+    lx, ly = pts[-1]
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+            f'height="{height}" class="sparkline" aria-hidden="true">'
+            f'<line x1="0" x2="{width}" y1="{height - pad}" y2="{height - pad}" stroke="{GRID}" stroke-width="1"/>'
+            + (f'<polyline points="{line}" fill="none" stroke="{CURRENT}" stroke-width="1.6"/>'
+               if len(values) > 1 else "")
+            + f'<circle cx="{lx:.1f}" cy="{ly:.1f}" r="2.4" fill="{CURRENT}"/></svg>')

@@ -234,6 +234,19 @@ class Trend:
     recommendations: list[Recommendation]  # every recommendation seen in any point's content version, by number
 
 
+def maturity_trends(session: Session, user: User, content_for: ContentFor) -> dict[int, list[float]]:
+    """Each visible unit's overall maturity in every submitted assessment, oldest first (agency report's
+    sparklines): two aggregate queries for the whole agency, scored like every other figure."""
+    heads = analytics.submitted(session, user)
+    scored = analytics.scores(session, heads, content_for)
+    out: dict[int, list[float]] = {}
+    for h in heads:
+        m = scored[h.id].maturity
+        if m is not None:
+            out.setdefault(h.unit_id, []).append(m)
+    return out
+
+
 def trend(session: Session, user: User, unit_id: int, unit_name: str, content: Content,
           content_for: ContentFor) -> Trend:
     """Every submitted assessment of one unit, scored from SQL aggregates, oldest first."""

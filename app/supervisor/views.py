@@ -26,7 +26,7 @@ from ..reports import context as report_context
 from ..reports.pdf import render_pdf
 from ..reports.services import cached_or_rendered_pdf, store_pdf
 from . import analytics, exports, services
-from .charts import trend_charts
+from .charts import sparkline, trend_charts
 
 bp = Blueprint("supervisor", __name__)
 
@@ -91,8 +91,10 @@ def _summary(a: Assessment) -> dict[str, Any]:
 def agency_pdf() -> Response:
     d = _dashboard()
     plans = action_services.agency_plans(db.session, current_user.agency_id, action_services.today_utc())
+    trends = services.maturity_trends(db.session, current_user, for_version)
     html = render_template("pdf/agency_report.html", d=d, marking=current_app.config["HANDLING_MARKING"],
-                           organisation=current_app.config["ORGANISATION_NAME"], plans=plans)
+                           organisation=current_app.config["ORGANISATION_NAME"], plans=plans, trends=trends,
+                           sparkline=sparkline)
     data = render_pdf(html, current_app.static_folder or "")
     _audit_download("agency", current_user.agency_id, "pdf (agency report)")
     return _attachment(data, "application/pdf", exports.safe_name("agency-report", d.agency, ext="pdf"))

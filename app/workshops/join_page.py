@@ -39,10 +39,11 @@ def join_page(w: Workshop, render: Callable[[], str]) -> str:
     key = (w.id, w.code, w.title, str(get_locale()))
     kept = kept_pages.get(key)
     if kept is not None:
-        return kept.replace(_MARK, generate_csrf(), 1)
+        return kept.replace(_MARK, generate_csrf())
     html = render()
     token = generate_csrf()  # the one render() used: Flask-WTF keeps it for the request
-    if html.count(token) == 1:
+    # The token is in every form of the page (the join form and the language chooser).
+    if token in html:
         with _lock:
             if len(kept_pages) >= MAX_KEPT:
                 kept_pages.clear()

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from ..content import Content, Recommendation
 from ..reports import charts
-from ..reports.context import AnswerRow, GapSection, gap_sections, value_label
+from ..reports.context import AnswerRow, GapSection, PillarOverview, gap_sections, threats_by_pillar, value_label
 from ..scoring import DEFAULT_TARGET, RecScore, Scores, score
 from . import board as board_mod
 from . import svg
@@ -75,6 +75,15 @@ class WorkshopReport:
     @property
     def top(self) -> list[RecScore]:
         return list(self.scores.gaps[:3])
+
+    @property
+    def threats(self) -> list[PillarOverview]:
+        return threats_by_pillar(self.content, self.gaps)
+
+    @property
+    def hotspot_ids(self) -> set[str]:
+        """Questions listed under the hotspots: "Answers per recommendation" does not list them again."""
+        return {row.stats.question.id for row in self.hotspots}
 
     @property
     def disputed_count(self) -> int:
