@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from io import BytesIO
 
 import pytest
+from markupsafe import escape
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -177,3 +178,23 @@ def test_pdf_in_the_language_asked_for_and_cached_per_language(app, browser, sub
         assert sorted(cached) == ["de", "es"]
     again = _pdf_text(browser.get(f"/assessments/{submitted}/report.pdf?lang=de").data)
     assert "Seite 2 von" in again  # the cached German copy, not the Spanish one
+
+
+def test_a_participant_picks_a_language_on_the_phone_and_keeps_it(app, world):
+    """Workshop participants have no account: the choice lives in the cookie, for every page of the workshop,
+    while the trainer's board stays in the trainer's language; answers count together whatever the language."""
+    from .test_workshops import open_workshop, participant, trainer_browser
+
+    trainer = trainer_browser(app)
+    wid, code = open_workshop(trainer, title="Curso de formación")
+    phone = participant(app, code, "investigator")
+    phone.post("/language", {"language": "ca", "next": f"/w/{wid}/"})
+    ca = translation.load(ROOT / "recommendations.json", "ca").strings
+    page = _page(phone, f"/w/{wid}/r/1")
+    assert '<html lang="ca">' in page and str(escape(ca["questions.r1_threat_assessment.text"])) in page
+    assert '<html lang="ca">' in _page(phone, f"/w/{wid}/")  # still Catalan on the next page
+    other = participant(app, code, "analyst", addr="10.1.1.2")  # another phone, another language
+    other.post("/language", {"language": "de", "next": f"/w/{wid}/"})
+    assert '<html lang="de">' in _page(other, f"/w/{wid}/r/1")
+    board = _page(trainer, f"/workshops/{wid}", headers={"Accept-Language": "en"})
+    assert '<html lang="en">' in board
