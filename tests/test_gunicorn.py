@@ -103,7 +103,14 @@ def test_gunicorn_with_the_shipped_config_serves_from_every_worker(tmp_path: Pat
                     raise
                 time.sleep(0.2)
         assert all(status == 200 and b'"ok"' in body for status, body in answers)
-        workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        # Workers are forked one after the other: on a busy machine the first can answer all 40 requests before
+        # the second has started, so wait (boundedly) for both rather than counting at one instant.
+        deadline = time.monotonic() + 30
+        while True:
+            workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+            if len(workers) == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert len(workers) == 2
     finally:
         proc.terminate()
