@@ -13,7 +13,7 @@ from app.content.current import current
 from app.db import db
 from app.demo import load as load_demo
 from app.demo import logins
-from app.models import Assessment, Status, Unit, User
+from app.models import Agency, Assessment, Status, Unit, User
 from app.workshops.models import Workshop
 
 pytestmark = pytest.mark.browser
@@ -26,6 +26,10 @@ def _pages(app: Any) -> dict[str, list[str]]:
     """Each role's pages, with the demo's objects."""
     with app.app_context(), db.writing() as s:
         load_demo(s, current("en"))
+        empty = Agency(name="Agency without accounts yet")  # an empty table in a scrolling region
+        s.add(empty)
+        s.flush()
+        empty_id = empty.id
     with app.app_context():
         member = db.session.scalars(select(User).where(User.email == "member@demo.example")).one()
         mine = select(Assessment).where(Assessment.unit_id == member.unit_id).order_by(Assessment.id)
@@ -45,7 +49,7 @@ def _pages(app: Any) -> dict[str, list[str]]:
             "trainer": ["/workshops/", "/workshops/new", f"/workshops/{running.id}",
                         f"/workshops/{running.id}/join-screen", f"/workshops/{running.id}/consensus",
                         f"/workshops/{closed.id}/report"],
-            "admin": ["/admin/", "/admin/users", "/admin/users/new", "/audit/"],
+            "admin": ["/admin/", "/admin/users", f"/admin/users?agency={empty_id}", "/admin/users/new", "/audit/"],
             "participant": [f"/w/{running.id}/", f"/w/{running.id}/r/1"],
             "_code": [running.code],
         }
