@@ -20,7 +20,7 @@ from app.models import ReportCache, User
 
 from .conftest import Browser, email
 from .helpers import start_assessment
-from .test_questionnaire_flow import fill_all
+from .test_report_pdf import submitted  # noqa: F401  (fixture: a submitted assessment of unit A1)
 
 LANGS = ["es", "ca", "fr", "de"]
 RAW = json.loads((ROOT / "recommendations.json").read_text(encoding="utf-8"))
@@ -143,16 +143,7 @@ def test_numbers_and_dates_follow_the_locale(app):
             assert fmt_level(1234.56) == "1\u202f234,6"
 
 
-@pytest.fixture
-def submitted(app, world, browser):
-    browser.login(email("member_a1"))
-    aid = start_assessment(browser, world.unit_a1, title="Jahresbewertung 2026")
-    fill_all(browser, aid)
-    assert browser.post(f"/assessments/{aid}/submit").status_code == 302
-    return aid
-
-
-def test_json_export_is_the_same_in_every_language(app, browser, submitted):
+def test_json_export_is_the_same_in_every_language(app, browser, submitted):  # noqa: F811
     exports = []
     for lang in ["en", *LANGS]:
         data = json.loads(browser.get(f"/assessments/{submitted}/export.json?lang={lang}").data)
@@ -165,7 +156,7 @@ def _pdf_text(data: bytes) -> str:
     return " ".join(" ".join((p.extract_text() or "") for p in PdfReader(BytesIO(data)).pages).split())
 
 
-def test_pdf_in_the_language_asked_for_and_cached_per_language(app, browser, submitted):
+def test_pdf_in_the_language_asked_for_and_cached_per_language(app, browser, submitted):  # noqa: F811
     de = _pdf_text(browser.get(f"/assessments/{submitted}/report.pdf?lang=de").data)
     es = _pdf_text(browser.get(f"/assessments/{submitted}/report.pdf?lang=es").data)
     de_content = translation.load(ROOT / "recommendations.json", "de").strings
