@@ -153,6 +153,7 @@ ROUTES: list[Route] = [
     Route("actions.edit", "POST", "/actions/{id}/edit", "action", MEMBER_OWN, {"title": ""}),
     Route("actions.remark", "POST", "/actions/{id}/remark", "action", {"supervisor": {"own", "sibling"}},
           {"remark": ""}),
+    Route("actions.decide", "POST", "/actions/{id}/proposal", "action", MEMBER_OWN, {"decision": "adopt"}),
 ]
 
 

@@ -301,6 +301,10 @@ def test_supervisor_dashboard_counts_and_constant_queries(app, world):
     from .supervisor_data import count_queries
 
     _add_actions(app, world.unit_a1, 3, late=2)
+    with app.app_context(), db.writing():  # a late workshop proposal: not open, so neither counted nor listed
+        db.session.add(ActionItem(unit_id=world.unit_a1, recommendation_id=REC.id, content_version="x",
+                                  title="Proposed one", status="proposed", proposed_by="Seminar", description="",
+                                  owner_name="", due_date=date.today() - timedelta(days=9)))
     _add_actions(app, world.unit_b1, 4, late=4)  # another agency: never counted nor listed
     sup = Browser(app.test_client())
     sup.login(email("supervisor_a"))
@@ -308,11 +312,18 @@ def test_supervisor_dashboard_counts_and_constant_queries(app, world):
     html = sup.get("/agency/").data.decode()
     few = len(seen)
     stop()
+    # The heat map's last column: the unit's open and overdue actions (the proposal is not counted).
+    heat = html[html.index('id="heatmap"'):]
+    row = heat[heat.index('<th scope="row">Unit A1</th>'):]
+    row = row[:row.index("</tr>")]
+    assert re.search(r'class="plan-cell"><a href="/units/\d+/plan">3 open · <span class="overdue">2 overdue</span>',
+                     row), row[-600:]
     section = html[html.index('id="action-plans"'):]
     section = section[:section.index("</section>")]
-    assert re.search(r"<td>Unit A1</td><td class=\"num\">3</td><td class=\"num overdue\">2</td>"
-                     r"<td class=\"num\">0</td>", section)
     assert len(re.findall(r">Action \d+-\d+</a>", section)) == 2 and f"Action {world.unit_b1}-" not in section
+    assert "Proposed one" not in section
+    assert re.search(rf"<td>{REC.number}\. {re.escape(REC.short_title)}</td>", section)
+    assert re.search(r'<td class="num overdue">5</td>', section)  # days overdue
     with app.app_context(), db.writing():
         for i in range(12):
             db.session.add(Unit(name=f"Extra {i}", agency_id=world.agency_a))
@@ -324,6 +335,48 @@ def test_supervisor_dashboard_counts_and_constant_queries(app, world):
     html = sup.get("/agency/").data.decode()
     stop()
     assert len(seen) == few
+
+
+def _late(app: Any, unit_id: int, rec_index: int, days: int, title: str) -> None:
+    with app.app_context(), db.writing():
+        db.session.add(ActionItem(unit_id=unit_id, recommendation_id=CONTENT.recommendations[rec_index].id,
+                                  content_version="x", title=title, status="in_progress", description="",
+                                  owner_name="Chief", due_date=date.today() - timedelta(days=days)))
+
+
+def test_overdue_list_sorts_on_the_server_by_a_whitelisted_key(app, world):
+    """Due date (default), unit and recommendation, both ways, by links; an unknown key falls back to due date."""
+    with app.app_context(), db.writing():
+        db.session.add(Unit(name="Aardvark unit", agency_id=world.agency_a))
+    with app.app_context():
+        first = db.session.scalar(select(Unit.id).where(Unit.name == "Aardvark unit"))
+    _late(app, world.unit_a1, 0, 3, "T-recent-r1")
+    _late(app, first, 2, 10, "T-older-r3")
+    _late(app, world.unit_a1, 1, 30, "T-oldest-r2")
+    sup = Browser(app.test_client())
+    sup.login(email("supervisor_a"))
+
+    def order(query: str) -> tuple[list[str], str]:
+        html = sup.get(f"/agency/{query}").data.decode()
+        section = html[html.index('id="action-plans"'):]
+        section = section[:section.index("</section>")]
+        return re.findall(r">(T-[a-z0-9-]+)</a>", section), section
+
+    titles, section = order("")
+    assert titles == ["T-oldest-r2", "T-older-r3", "T-recent-r1"]
+    assert re.search(r'aria-sort="ascending">\s*<a href="[^"]*late_sort=due&amp;late_order=desc', section)
+    assert section.count("aria-sort=") == 1
+    assert order("?late_sort=due&late_order=desc")[0] == ["T-recent-r1", "T-older-r3", "T-oldest-r2"]
+    assert order("?late_sort=unit")[0] == ["T-older-r3", "T-oldest-r2", "T-recent-r1"]
+    assert order("?late_sort=unit&late_order=desc")[0][0] in {"T-recent-r1", "T-oldest-r2"}
+    assert order("?late_sort=rec")[0] == ["T-recent-r1", "T-oldest-r2", "T-older-r3"]
+    titles, section = order("?late_sort=rec&late_order=desc")
+    assert titles == ["T-older-r3", "T-oldest-r2", "T-recent-r1"] and 'aria-sort="descending"' in section
+    # Not in the whitelist: the default order, never an error nor SQL built from the parameter.
+    for bad in ("?late_sort=title;drop", "?late_sort=due&late_order=sideways", "?late_sort=owner"):
+        resp = sup.get(f"/agency/{bad}")
+        assert resp.status_code == 200
+        assert order(bad)[0] == ["T-oldest-r2", "T-older-r3", "T-recent-r1"]
 
 
 def test_plan_filters_and_overdue_marks(app, world):
@@ -358,3 +411,183 @@ def test_agency_report_carries_the_plan_summary(app, world):
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(resp.data)).pages)
     assert "Action plans" in text and "Overdue actions across the agency" in text
     assert f"Action {world.unit_a1}-0" in text and f"Action {world.unit_b1}-" not in text
+
+
+def test_workshop_hotspots_become_proposals_a_member_adopts_or_drops(app, world):
+    """A trainer carries the questions the group disagreed on into a unit's plan as proposed actions; they count
+    nowhere until a member adopts one (it becomes planned) or drops it with a reason."""
+    from app.models import Assessment
+
+    from .test_workshops import R1, _run_session, trainer_browser
+
+    trainer = trainer_browser(app)
+    wid, _code = _run_session(app, trainer)
+    q = R1.questions
+    consensus = {f"c_{x.id}": "" for r in CONTENT.recommendations[:2] for x in r.questions}
+    consensus[f"c_{q[0].id}"] = "2"
+    assert trainer.post(f"/workshops/{wid}/consensus", consensus).status_code == 302
+    page = trainer.get(f"/workshops/{wid}/consensus").data.decode()
+    # The hotspots with differing answers are offered (1.1-1.3); 1.4 (everyone agreed) is not.
+    offered = re.findall(r'name="hotspots" type="checkbox" value="([^"]+)"|type="checkbox" name="hotspots" '
+                         r'value="([^"]+)"|name="hotspots"[^>]*value="([^"]+)"', page)
+    offered_ids = {next(x for x in m if x) for m in offered}
+    assert offered_ids == {q[0].id, q[1].id, q[2].id}, offered_ids
+    # A question that is not a hotspot: refused, nothing created.
+    trainer.post(f"/workshops/{wid}/convert", {"unit": str(world.unit_a2), "title": "X", "hotspots": [q[3].id]})
+    assert _count(app) == 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Assessment)) == 0
+    resp = trainer.post(f"/workshops/{wid}/convert", {"unit": str(world.unit_a2), "title": "From the workshop",
+                                                      "hotspots": [q[0].id, q[2].id]})
+    assert resp.status_code == 302
+    with app.app_context():
+        items = list(db.session.scalars(select(ActionItem).order_by(ActionItem.id)))
+        aid = db.session.scalars(select(Assessment.id)).one()
+    assert [(a.unit_id, a.status, a.proposed_by, a.recommendation_id, a.assessment_id) for a in items] == \
+        [(world.unit_a2, "proposed", "Academy course 7", R1.id, aid)] * 2
+    items.sort(key=lambda a: a.title)
+    assert items[0].title.startswith(f"Agree on 1.1 {q[0].text[:40]}") and items[1].title.startswith("Agree on 1.3")
+    assert all(len(a.title) <= 200 for a in items) and items[1].description == q[2].text
+    first, second = items[0].id, items[1].id
+
+    member = _member(app, "member_a2")
+    plan = member.get(f"/units/{world.unit_a2}/plan").data.decode()
+    assert "Proposed by the workshop Academy course 7" in plan
+    assert re.search(r"<strong>0</strong>\s*open", plan) and "2</strong> proposed (not counted until adopted)" in plan
+    sup = Browser(app.test_client())
+    sup.login(email("supervisor_a"))
+    heat = sup.get("/agency/").data.decode()
+    heat = heat[heat.index('id="heatmap"'):]
+    heat = heat[heat.index('<th scope="row">Unit A2</th>'):]
+    assert '<td class="plan-cell"><a href="' in heat[:heat.index("</tr>")]
+    assert ">0 open</a>" in heat[:heat.index("</tr>")]
+    # Not the proposal's unit, a supervisor, a trainer: never decide.
+    for who, code in (("member_a1", 404), ("supervisor_a", 403), ("trainer_a", 403)):
+        b = Browser(app.test_client())
+        b.login(email(who))
+        b.get("/")
+        assert b.post(f"/actions/{first}/proposal", {"decision": "adopt", "version": "1"}).status_code == code, who
+    # Editing a proposal as an action is refused: adopt or drop it first.
+    assert member.post(f"/actions/{first}/edit", _form(version="1")).status_code == 400
+    # A stale form (the proposal changed since) is refused.
+    assert member.post(f"/actions/{first}/proposal", {"decision": "adopt", "version": "7"}).status_code == 409
+    resp = member.post(f"/actions/{first}/proposal", {"decision": "adopt", "version": "1"})
+    assert resp.status_code == 302
+    # Dropping needs a reason.
+    assert member.post(f"/actions/{second}/proposal", {"decision": "drop", "reason": " ", "version": "1"}) \
+        .status_code == 400
+    assert member.post(f"/actions/{second}/proposal", {"decision": "drop", "reason": "Settled on the day",
+                                                       "version": "1"}).status_code == 302
+    assert member.post(f"/actions/{first}/proposal", {"decision": "drop", "reason": "x", "version": "2"}) \
+        .status_code == 400  # no longer a proposal
+    with app.app_context():
+        a, b_ = db.session.get(ActionItem, first), db.session.get(ActionItem, second)
+        assert (a.status, a.owner_id) == ("planned", world.users["member_a2"])
+        assert (b_.status, b_.drop_reason) == ("dropped", "Settled on the day")
+    assert len(_audit(app, "action_proposed")) == 2 and len(_audit(app, "action_adopted")) == 1
+    plan = member.get(f"/units/{world.unit_a2}/plan").data.decode()
+    assert re.search(r"<strong>1</strong>\s*open", plan) and "Proposed by the workshop" not in plan
+
+
+def test_actions_stay_readable_and_flagged_when_a_later_content_version_renames_or_removes(app, world):
+    """An action keeps its recommendation id: after a content update that renames r1 and removes r2, the plan,
+    the edit page, the downloads and the supervisor's overdue list still show both actions, flagged."""
+    import dataclasses
+
+    from app.content import ContentRegistry
+
+    recs = CONTENT.recommendations
+    old = app.extensions["content"].current
+    with app.app_context(), db.writing():
+        for rec in recs[:2]:
+            db.session.add(ActionItem(unit_id=world.unit_a1, recommendation_id=rec.id, content_version=old.version,
+                                      title=f"Keep {rec.id}", status="planned", description="", owner_name="Chief",
+                                      due_date=date.today() - timedelta(days=4)))
+    renamed = dataclasses.replace(recs[0], title="Renamed title", short_title="Renamed short")
+    later = dataclasses.replace(old, version="2099.1", recommendations=(renamed, *recs[2:]))
+    app.extensions["content"] = ContentRegistry(later, [old])
+    member = _member(app)
+    plan = member.get(f"/units/{world.unit_a1}/plan").data.decode()
+    assert "<strong>Keep r1</strong>" in plan and "<strong>Keep r2</strong>" in plan
+    # Removed: titled as in the action's own version, flagged.
+    assert re.search(rf"<h2>{recs[1].number}\. {re.escape(recs[1].short_title)} <span class=\"badge badge-warn\">"
+                     r"no longer in the current content</span>", plan), plan[-3000:]
+    # Renamed: today's title, flagged, with the title it was planned against.
+    assert f"{recs[0].number}. Renamed short" in plan and \
+        f"where it read: {recs[0].number}. {recs[0].short_title}" in plan
+    with app.app_context():
+        gone = db.session.scalars(select(ActionItem.id).where(ActionItem.recommendation_id == recs[1].id)).one()
+    edit = member.get(f"/actions/{gone}/edit")
+    assert edit.status_code == 200 and "is not in the current content version" in edit.data.decode()
+    assert "Keep r2" in member.get(f"/units/{world.unit_a1}/plan.csv").data.decode("utf-8-sig")
+    assert member.get(f"/units/{world.unit_a1}/plan.pdf").status_code == 200
+    sup = Browser(app.test_client())
+    sup.login(email("supervisor_a"))
+    html = sup.get("/agency/?late_sort=rec").data.decode()
+    section = html[html.index('id="action-plans"'):]
+    assert re.findall(r">(Keep r\d)</a>", section) == ["Keep r1", "Keep r2"]  # the removed one sorts last
+    assert "no longer in the current content" in section
+
+
+def test_end_to_end_a_new_unit_closes_the_loop(app, world):
+    """Issue 17's check, as a new unit would through the pages: adopt three actions from the gap report, finish
+    one, submit the next assessment with that recommendation raised, and read the comparison and the supervisor's
+    view. A second finished action whose recommendation stayed put, and a rise with no action, are named too."""
+    from html import unescape
+
+    from .helpers import start_assessment
+    from .test_questionnaire_flow import fill_all
+
+    r1, r2, r3 = (CONTENT.recommendation_by_number[n] for n in (1, 2, 3))
+    member = _member(app, "member_a2")  # unit A2 has no assessment and no plan yet
+    first = start_assessment(member, world.unit_a2, "First assessment")
+    fill_all(member, first, plan={n: ["1", "1", "1", "1"] for n in range(1, 11)})
+    assert member.post(f"/assessments/{first}/submit").status_code == 302
+    results = unescape(member.get(f"/assessments/{first}/results").data.decode())
+    for rec in (r1, r2):
+        assert f"/assessments/{first}/actions/new?rec={rec.id}" in results
+    adopted = []
+    for rec, pick in ((r1, 0), (r1, 1), (r2, 0)):
+        page = member.get(f"/assessments/{first}/actions/new?rec={rec.id}&pick={pick}").data.decode()
+        title = unescape(re.search(r'name="title"[^>]*value="([^"]*)"|value="([^"]*)"[^>]*name="title"',
+                                   page).group(0))
+        title = re.search(r'value="([^"]*)"', title).group(1)
+        resp = member.post(f"/assessments/{first}/actions/new?rec={rec.id}",
+                           _form(title=title, owner=str(world.users["member_a2"]), owner_name=""))
+        assert resp.status_code == 302
+        adopted.append((int(re.search(r"#action-(\d+)", resp.headers["Location"]).group(1)), title))
+    assert len({t for _i, t in adopted}) == 3  # three different suggested actions from the content
+    plan = member.get(f"/units/{world.unit_a2}/plan").data.decode()
+    assert re.search(r"<strong>3</strong>\s*open", plan)
+    # Finish the first r1 action and the r2 action (with evidence); the second r1 action is in progress.
+    for (action_id, title), status in zip(adopted, ("done", "in_progress", "done"), strict=True):
+        version = _version(member.get(f"/actions/{action_id}/edit").data.decode())
+        resp = member.post(f"/actions/{action_id}/edit", _form(title=title, owner=str(world.users["member_a2"]),
+                                                                owner_name="", status=status, version=version,
+                                                                evidence="Signed minutes" if status == "done" else ""))
+        assert resp.status_code == 302, resp.data[:1500]
+    # The next assessment: r1 (action done) and r3 (no action) raised, r2 (action done) unchanged.
+    second = start_assessment(member, world.unit_a2, "Second assessment")
+    plan_values = {n: ["1", "1", "1", "1"] for n in range(1, 11)} | {1: ["3"] * 4, 3: ["3"] * 4}
+    fill_all(member, second, plan=plan_values)
+    assert member.post(f"/assessments/{second}/submit").status_code == 302
+    for reader in (member, _supervisor(app)):
+        html = unescape(reader.get(f"/assessments/{second}/results").data.decode())
+        section = html[html.index("Actions completed since the previous assessment"):]
+        section = section[:section.index("</div>")]
+        row1 = section[section.index(f"<td>{r1.number}</td>"):].split("</tr>")[0]
+        assert adopted[0][1] in row1 and adopted[1][1] not in row1 and 'class="num change-rose">+2' in row1
+        no_rise = section[section.index("Actions completed, level did not rise:"):].split("</p>")[0]
+        assert f"{r2.number}. {r2.short_title}" in no_rise and f"{r1.number}. " not in no_rise
+        rise = section[section.index("Level rose with no completed action:"):].split("</p>")[0]
+        assert f"{r3.number}. {r3.short_title}" in rise and f"{r1.number}. " not in rise
+    dashboard = _supervisor(app).get("/agency/").data.decode()
+    heat = dashboard[dashboard.index('id="heatmap"'):]
+    row = heat[heat.index('<th scope="row">Unit A2</th>'):].split("</tr>")[0]
+    assert ">1 open</a>" in row and "2 done in 12 months" in row
+
+
+def _supervisor(app: Any) -> Browser:
+    b = Browser(app.test_client())
+    b.login(email("supervisor_a"))
+    return b

@@ -13,6 +13,7 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import MetaData, create_engine, inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from app.content.current import current
 from app.db import Base, db
@@ -108,3 +109,42 @@ def check_round_trips(app, url: str) -> None:
     assert schema_diff(url) == []
     fill(app)
     assert len(snapshot(url)["answer"]) > 200
+
+
+def test_wj_0002_proposed_actions_survive_and_downgrade_to_planned(app, world, db_url: str) -> None:
+    """wj_0002 adds the 'proposed' status (a CHECK change: SQLite rebuilds the table in batch mode) and the
+    proposing workshop. Going down, a proposal becomes a planned action (the old CHECK has no 'proposed');
+    every other column and row is kept, and the way back up restores a working schema."""
+    from app.actions.models import ActionItem
+
+    with app.app_context(), db.writing() as s:
+        for status, reason in (("proposed", ""), ("planned", ""), ("dropped", "Why")):
+            s.add(ActionItem(unit_id=world.unit_a1, recommendation_id="r1", content_version="2026.1",
+                             title=f"A {status}", description="d", owner_name="", status=status, drop_reason=reason,
+                             progress_note="", evidence="", supervisor_remark="",
+                             proposed_by="Seminar" if status == "proposed" else ""))
+    app.extensions["db_engine"].dispose()
+    try:
+        before = snapshot(db_url)["action_item"]
+        downgrade(db_url, "wj_0001")
+        after = snapshot(db_url)["action_item"]
+        assert sorted(r["status"] for r in after.values()) == ["dropped", "planned", "planned"]
+        assert all("proposed_by" not in r for r in after.values())
+        for key, row in after.items():
+            old = {k: v for k, v in before[key].items() if k not in ("proposed_by", "status")}
+            assert {k: v for k, v in row.items() if k != "status"} == old
+        upgrade(db_url)
+        assert {r["proposed_by"] for r in snapshot(db_url)["action_item"].values()} == {""}
+        assert schema_diff(db_url) == []
+        engine = create_engine(db_url)  # the CHECK is back: an unknown status is refused, 'proposed' accepted
+        with engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE action_item SET status = 'proposed' WHERE title = 'A planned'")
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql("UPDATE action_item SET status = 'bogus' WHERE title = 'A planned'")
+            raise AssertionError("the status CHECK is missing after the round trip")
+        except IntegrityError:
+            pass
+        engine.dispose()
+    finally:
+        upgrade(db_url)

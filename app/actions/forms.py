@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
@@ -47,3 +48,16 @@ class ActionForm(FlaskForm):
 
 class RemarkForm(FlaskForm):
     remark = TextAreaField(_l("Remark"), validators=[DataRequired(), Length(max=TEXT_MAX), clean_text])
+
+
+class ProposalForm(FlaskForm):
+    """Adopt a workshop's proposed action, or drop it (a reason is then required)."""
+
+    decision = SelectField(choices=[SelectChoice("adopt", "adopt"), SelectChoice("drop", "drop")],
+                           validate_choice=True)
+    reason = TextAreaField(_l("Reason for dropping"), validators=[Length(max=TEXT_MAX), clean_text])
+    version = IntegerField(widget=HiddenInput(), validators=[DataRequired(), NumberRange(min=0)])
+
+    def validate_reason(self, field: TextAreaField) -> None:
+        if self.decision.data == "drop" and not (field.data or "").strip():
+            raise ValidationError(_l("Say why the action is dropped."))

@@ -15,6 +15,8 @@ from ..models import Unit, User, UTCDateTime, utcnow
 
 
 class ActionStatus(enum.StrEnum):
+    # Carried from a workshop's hotspots: not part of the plan (nor of any count) until a member adopts it.
+    PROPOSED = "proposed"
     PLANNED = "planned"
     IN_PROGRESS = "in_progress"
     DONE = "done"
@@ -30,7 +32,7 @@ TEXT_MAX = 4000
 class ActionItem(Base):
     __tablename__ = "action_item"
     __table_args__ = (
-        CheckConstraint("status IN ('planned','in_progress','done','dropped')", name="status_known"),
+        CheckConstraint("status IN ('proposed','planned','in_progress','done','dropped')", name="status_known"),
         # A dropped action always says why (the service checks it too; this keeps imports and scripts honest).
         CheckConstraint("status <> 'dropped' OR drop_reason <> ''", name="drop_has_reason"),
     )
@@ -51,6 +53,8 @@ class ActionItem(Base):
     progress_note: Mapped[str] = mapped_column(Text, default="")
     evidence: Mapped[str] = mapped_column(Text, default="")
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The workshop whose hotspot this action came from (its title, kept as text: workshops are purged); "" otherwise.
+    proposed_by: Mapped[str] = mapped_column(String(NAME_MAX), default="", server_default="")
     supervisor_remark: Mapped[str] = mapped_column(Text, default="")
     remark_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     remark_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -67,6 +71,10 @@ class ActionItem(Base):
     remark_by: Mapped[User | None] = relationship(foreign_keys=[remark_by_id])
 
     __mapper_args__ = {"version_id_col": version_id}
+
+    @property
+    def is_proposed(self) -> bool:
+        return self.status == ActionStatus.PROPOSED.value
 
     @property
     def is_open(self) -> bool:

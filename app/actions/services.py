@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from .. import audit
@@ -80,7 +81,8 @@ def validate(session: Session, unit: Unit, data: ActionInput) -> None:
     _check_text(_("Reason for dropping"), data.drop_reason, TEXT_MAX)
     _check_text(_("Progress note"), data.progress_note, TEXT_MAX)
     _check_text(_("Evidence of completion"), data.evidence, TEXT_MAX)
-    if data.status not in {s.value for s in ActionStatus}:
+    if data.status not in {s.value for s in ActionStatus} or data.status == ActionStatus.PROPOSED.value:
+        # "Proposed" is set by a workshop only; a member adopts or drops a proposal, never makes one.
         raise InputError(_("Unknown status."))
     if data.status == ActionStatus.DROPPED.value and not data.drop_reason.strip():
         raise InputError(_("Say why the action is dropped."))
@@ -115,6 +117,58 @@ def create_action(session: Session, unit: Unit, assessment: Assessment | None, r
     return item
 
 
+@dataclass(frozen=True)
+class Proposal:
+    """A workshop hotspot to carry into a unit's plan: the question's recommendation and the action's wording."""
+
+    recommendation_id: str
+    title: str
+    description: str
+
+
+def propose_from_workshop(session: Session, unit: Unit, assessment_id: int | None, workshop_title: str,
+                          content_version: str, proposals: list[Proposal], user: User) -> list[ActionItem]:
+    """Put a workshop's hotspots into the unit's plan as *proposed* actions (created by the trainer). They count
+    nowhere (not open, not overdue) until a member of the unit adopts them."""
+    items = []
+    now = utcnow()
+    for p in proposals:
+        _check_text(_("Title"), p.title, TITLE_MAX, required=True)
+        _check_text(_("What is to be done"), p.description, TEXT_MAX)
+        item = ActionItem(unit_id=unit.id, recommendation_id=p.recommendation_id, content_version=content_version,
+                          assessment_id=assessment_id, title=p.title, description=p.description, owner_name="",
+                          status=ActionStatus.PROPOSED.value, drop_reason="", progress_note="", evidence="",
+                          proposed_by=workshop_title[:NAME_MAX], supervisor_remark="", created_by_id=user.id,
+                          created_at=now, updated_by_id=user.id, updated_at=now)
+        session.add(item)
+        items.append(item)
+    session.flush()
+    for item in items:
+        audit.record(session, "action_proposed", "action", item.id, user=user, agency_id=unit.agency_id,
+                     detail=f"unit {unit.id} recommendation {item.recommendation_id} by workshop")
+    return items
+
+
+def decide_proposal(session: Session, item: ActionItem, adopt: bool, reason: str, expected_version: int,
+                    user: User) -> None:
+    """A member adopts a proposed action (it becomes planned, owned by them) or drops it with a reason."""
+    if not item.is_proposed:
+        raise InputError(_("This action is no longer a proposal."))
+    if expected_version != item.version_id:
+        raise ConflictError(snapshot(item), item.updated_by.name if item.updated_by else "")
+    if adopt:
+        item.status = ActionStatus.PLANNED.value
+        if item.owner_id is None and not item.owner_name:
+            item.owner_id = user.id
+    else:
+        _check_text(_("Reason for dropping"), reason, TEXT_MAX, required=True)
+        item.status, item.drop_reason = ActionStatus.DROPPED.value, reason
+    item.updated_by_id, item.updated_at = user.id, utcnow()
+    session.flush()
+    audit.record(session, "action_adopted" if adopt else "action_updated", "action", item.id, user=user,
+                 agency_id=item.unit.agency_id, detail=f"proposal -> {item.status}")
+
+
 def snapshot(item: ActionItem) -> dict[str, Any]:
     return {f: getattr(item, f) for f in EDITED_FIELDS} | {"owner_label": item.owner_label,
                                                           "version_id": item.version_id}
@@ -130,6 +184,8 @@ def update_action(session: Session, item: ActionItem, data: ActionInput, expecte
     if expected_version != item.version_id:
         who = item.updated_by.name if item.updated_by else ""
         raise ConflictError(snapshot(item), who)
+    if item.is_proposed:
+        raise InputError(_("Adopt or drop the proposed action first."))
     validate(session, item.unit, data)
     changed = [f for f, v in data.values().items() if getattr(item, f) != v]
     if not changed:
@@ -203,24 +259,53 @@ def counts(items: list[ActionItem], today: date) -> Counts:
 
 @dataclass
 class Group:
-    """The actions of one recommendation, with what the current content says of it (None: no longer there)."""
+    """The actions of one recommendation, with what the current content says of it (None: no longer there) and,
+    when the content changed under them, the title the actions were made against (``was``)."""
 
     recommendation_id: str
     rec: Recommendation | None
     actions: list[ActionItem] = field(default_factory=list)
+    was: str = ""  # the recommendation's title in the actions' content version, when it differs from today's
 
     @property
     def pillars(self) -> list[str]:
         return sorted(self.rec.pillars) if self.rec else []
 
+    @property
+    def renamed(self) -> bool:
+        return self.rec is not None and bool(self.was)
 
-def grouped(content: Content, items: list[ActionItem]) -> list[Group]:
-    """Actions grouped by recommendation, in content order; recommendations the content no longer has last."""
+
+def recorded_title(lookup: Callable[[str], Content] | None, item: ActionItem) -> str:
+    """The recommendation's title in the content version the action was made in ("" when not installed)."""
+    if lookup is None:
+        return ""
+    try:
+        rec = lookup(item.content_version).recommendation_by_id.get(item.recommendation_id)
+    except LookupError:
+        return ""
+    return f"{rec.number}. {rec.short_title}" if rec else ""
+
+
+def grouped(content: Content, items: list[ActionItem],
+            lookup: Callable[[str], Content] | None = None) -> list[Group]:
+    """Actions grouped by recommendation, in content order; recommendations the content no longer has last.
+
+    An action keeps its recommendation id through content versions: when a later version removes the
+    recommendation the group is flagged (``rec`` None) and titled as the action's own version had it; when it
+    renames it, ``was`` keeps the title the action was planned against (``lookup``: version -> Content)."""
     groups: dict[str, Group] = {}
     for a in items:
-        groups.setdefault(a.recommendation_id, Group(a.recommendation_id,
-                                                     content.recommendation_by_id.get(a.recommendation_id)))
-        groups[a.recommendation_id].actions.append(a)
+        g = groups.get(a.recommendation_id)
+        if g is None:
+            g = groups[a.recommendation_id] = Group(a.recommendation_id,
+                                                    content.recommendation_by_id.get(a.recommendation_id))
+        if not g.was and a.content_version != content.version:
+            title = recorded_title(lookup, a)
+            now = f"{g.rec.number}. {g.rec.short_title}" if g.rec else ""
+            if title and title != now:
+                g.was = title
+        g.actions.append(a)
     return sorted(groups.values(), key=lambda g: (g.rec is None, g.rec.number if g.rec else 0,
                                                   g.recommendation_id))
 
@@ -237,10 +322,11 @@ def owners(items: list[ActionItem]) -> list[tuple[str, str]]:
 
 
 def by_recommendation(session: Session, unit_id: int) -> dict[str, list[ActionItem]]:
-    """The unit's actions that are not dropped, per recommendation id (for the gap report)."""
+    """The unit's actions that are neither dropped nor merely proposed, per recommendation id (for the gap
+    report)."""
     out: dict[str, list[ActionItem]] = defaultdict(list)
     for a in plan(session, unit_id):
-        if a.status != ActionStatus.DROPPED.value:
+        if a.status not in (ActionStatus.DROPPED.value, ActionStatus.PROPOSED.value):
             out[a.recommendation_id].append(a)
     return dict(out)
 
@@ -319,14 +405,42 @@ class UnitPlanRow:
     done_12_months: int
 
 
+OVERDUE_SORTS = ("due", "unit", "rec")  # the whitelist of the overdue list's sort keys
+OVERDUE_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class OverdueRow:
+    unit: str
+    action: ActionItem
+    rec: Recommendation | None  # None: the current content no longer has the recommendation
+    days: int  # days overdue
+
+
 @dataclass
 class AgencyPlans:
     units: list[UnitPlanRow]
-    overdue: list[tuple[str, ActionItem]]  # (unit name, action), most overdue first
+    overdue: list[OverdueRow]  # at most OVERDUE_SHOWN, in the chosen order
+    sort: str = "due"
+    order: str = "asc"
+
+    @property
+    def by_unit(self) -> dict[int, UnitPlanRow]:
+        return {u.unit_id: u for u in self.units}
+
+    @property
+    def overdue_total(self) -> int:
+        return sum(u.overdue for u in self.units)
 
 
-def agency_plans(session: Session, agency_id: int, today: date) -> AgencyPlans:
-    """The supervisor's view of every unit's plan, in two queries whatever the number of units and actions."""
+def agency_plans(session: Session, agency_id: int, today: date, content: Content | None = None,
+                 sort: str = "due", order: str = "asc") -> AgencyPlans:
+    """The supervisor's view of every unit's plan: per unit open/overdue/done counts by SQL aggregation, and the
+    agency's overdue actions sorted in SQL (``sort`` from OVERDUE_SORTS, ``order`` asc|desc; anything else falls
+    back to due date, ascending). Three statements whatever the number of units and actions. Proposed actions
+    count nowhere: they are not open until a member adopts them."""
+    sort = sort if sort in OVERDUE_SORTS else "due"
+    order = order if order in ("asc", "desc") else "asc"
     is_open = ActionItem.status.in_(OPEN_STATUSES)
     since = utcnow() - timedelta(days=365)
     counts_q = (select(Unit.id, Unit.name,
@@ -337,10 +451,21 @@ def agency_plans(session: Session, agency_id: int, today: date) -> AgencyPlans:
                 .outerjoin(ActionItem, ActionItem.unit_id == Unit.id)
                 .where(Unit.agency_id == agency_id).group_by(Unit.id, Unit.name).order_by(Unit.name))
     units = [UnitPlanRow(*row) for row in session.execute(counts_q)]
+    by_id = content.recommendation_by_id if content is not None else {}
+    # Content order, not the id's spelling; recommendations the content no longer has sort last.
+    rec_rank = case({rid: r.number for rid, r in by_id.items()}, value=ActionItem.recommendation_id,
+                    else_=10_000) if by_id else ActionItem.recommendation_id
+    keys: dict[str, list[Any]] = {"due": [ActionItem.due_date, Unit.name], "unit": [Unit.name, ActionItem.due_date],
+                                  "rec": [rec_rank, ActionItem.recommendation_id, ActionItem.due_date]}
+    key = keys[sort]
+    ordered = [k.desc() if order == "desc" else k.asc() for k in key]
     late = session.execute(select(Unit.name, ActionItem).join(Unit, Unit.id == ActionItem.unit_id)
                            .where(Unit.agency_id == agency_id, is_open, ActionItem.due_date < today)
-                           .order_by(ActionItem.due_date, Unit.name, ActionItem.id).limit(200)).all()
-    return AgencyPlans(units, [(name, item) for name, item in late])
+                           .options(selectinload(ActionItem.owner))
+                           .order_by(*ordered, ActionItem.id).limit(OVERDUE_SHOWN)).all()
+    rows = [OverdueRow(name, item, by_id.get(item.recommendation_id),
+                       (today - item.due_date).days if item.due_date else 0) for name, item in late]
+    return AgencyPlans(units, rows, sort, order)
 
 
 def today_utc() -> date:

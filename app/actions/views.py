@@ -25,7 +25,7 @@ from ..reports import services as report_services
 from ..reports.pdf import render_pdf
 from ..supervisor.exports import safe_name
 from . import exports, services
-from .forms import ActionForm, RemarkForm, status_choices
+from .forms import ActionForm, ProposalForm, RemarkForm, status_choices
 from .models import ActionItem
 
 bp = Blueprint("actions", __name__)
@@ -93,9 +93,12 @@ def _plan_context(unit: Unit) -> dict[str, Any]:
     # Open actions by default (what a unit works from); "all" shows done and dropped ones too.
     filters = services.Filters(status=request.args.get("status", "open"), owner=request.args.get("owner", ""),
                                recommendation=request.args.get("rec", ""))
-    shown = services.plan(db.session, unit.id, filters)
+    # Workshop proposals are listed apart, above the plan, whatever the filter: they are not (yet) the plan.
+    shown = [a for a in services.plan(db.session, unit.id, filters) if not a.is_proposed]
     today = services.today_utc()
-    return {"unit": unit, "content": content, "groups": services.grouped(content, shown), "filters": filters,
+    return {"proposals": [a for a in every if a.is_proposed], "decide_form": ProposalForm(),
+            "unit": unit, "content": content, "groups": services.grouped(content, shown, for_version),
+            "filters": filters,
             "counts": services.counts(every, today), "today": today, "owners": services.owners(every),
             "statuses": status_choices(), "recs": sorted({a.recommendation_id for a in every}),
             "can_edit": current_user.role == Role.MEMBER, "remark_form": RemarkForm(), "shown": len(shown),
@@ -148,6 +151,29 @@ def edit(action_id: int) -> Any:
         db.session.rollback()
         fail(409, _("Someone saved this action at the same moment. Reload the page and save again."))
     flash(_("Action saved.") if changed else _("No changes to save."), "success")
+    return redirect(url_for("actions.plan", unit_id=item.unit_id) + f"#action-{item.id}")
+
+
+@bp.route("/actions/<int:action_id>/proposal", methods=["POST"])
+@allow(Role.MEMBER)
+def decide(action_id: int) -> Any:
+    """Adopt a workshop's proposed action into the plan, or drop it with a reason."""
+    item = get_action(action_id, for_update=True)
+    form = ProposalForm()
+    if not form.validate_on_submit() or form.version.data is None:
+        fail(400, _("Choose to adopt or to drop the proposal; a drop needs a reason (at most 4000 characters, no "
+                    "control characters). Nothing was saved."))
+    adopt = form.decision.data == "adopt"
+    try:
+        services.decide_proposal(db.session, item, adopt, form.reason.data or "", form.version.data, current_user)
+        db.session.commit()
+    except services.ConflictError:
+        db.session.rollback()
+        fail(409, _("Someone changed this proposal in the meantime. Reload the page to see it."))
+    except services.InputError as exc:
+        db.session.rollback()
+        fail(400, str(exc))
+    flash(_("Action adopted into the plan: %(t)s", t=item.title) if adopt else _("Proposal dropped."), "success")
     return redirect(url_for("actions.plan", unit_id=item.unit_id) + f"#action-{item.id}")
 
 
@@ -206,6 +232,7 @@ def plan_pdf(unit_id: int) -> WResponse:
     unit = get_plan_unit(unit_id)
     ctx = _plan_context(unit)
     # To pin up: what is still to be done. Done and dropped actions stay in the page, Excel and CSV.
-    ctx["groups"] = services.grouped(ctx["content"], services.plan(db.session, unit.id, services.Filters("open")))
+    ctx["groups"] = services.grouped(ctx["content"], services.plan(db.session, unit.id, services.Filters("open")),
+                                     for_version)
     html = render_template("actions/plan_pdf.html", **ctx)
     return _download(unit, "pdf", render_pdf(html, current_app.static_folder or ""), "application/pdf")

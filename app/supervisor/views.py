@@ -48,7 +48,9 @@ def _attachment(body: Any, mimetype: str, filename: str) -> Response:
 @allow(Role.SUPERVISOR)
 def dashboard() -> str:
     d = _dashboard(request.args.get("sort", "unit"), request.args.get("order", ""))
-    plans = action_services.agency_plans(db.session, current_user.agency_id, action_services.today_utc())
+    plans = action_services.agency_plans(db.session, current_user.agency_id, action_services.today_utc(),
+                                         current_content(), request.args.get("late_sort", "due"),
+                                         request.args.get("late_order", "asc"))
     return render_template("supervisor/dashboard.html", d=d, default_order=services.default_order, plans=plans)
 
 
@@ -90,7 +92,8 @@ def _summary(a: Assessment) -> dict[str, Any]:
 @allow(Role.SUPERVISOR)
 def agency_pdf() -> Response:
     d = _dashboard()
-    plans = action_services.agency_plans(db.session, current_user.agency_id, action_services.today_utc())
+    plans = action_services.agency_plans(db.session, current_user.agency_id, action_services.today_utc(),
+                                         current_content())
     trends = services.maturity_trends(db.session, current_user, for_version)
     html = render_template("pdf/agency_report.html", d=d, marking=current_app.config["HANDLING_MARKING"],
                            organisation=current_app.config["ORGANISATION_NAME"], plans=plans, trends=trends,

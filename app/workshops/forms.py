@@ -58,6 +58,9 @@ class ConvertForm(FlaskForm):
     unit = SelectField(_l("Unit"), coerce=int, validate_choice=True)
     title = StringField(_l("Title of the draft assessment"),
                         validators=[DataRequired(), Length(max=TITLE_MAX), clean_text], filters=[strip_text])
+    # The hotspots (questions the group disagreed on) to carry into the unit's plan as proposed actions.
+    hotspots = MultiCheckboxField(_l("Carry these disagreements into the unit's action plan as proposals"),
+                                  choices=[], validate_choice=True)
 
 
 CONSENSUS_CHOICES = [SelectChoice("", _l("– not recorded –")), *ANSWER_CHOICES]

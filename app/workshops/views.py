@@ -32,6 +32,7 @@ from wtforms.fields.choices import SelectChoice
 
 from .. import audit, ratelimit
 from ..access import allow, get_conversion_unit, get_workshop, public, scope_conversion_units, scope_workshops
+from ..actions import services as action_services
 from ..content import Content, Recommendation
 from ..content.current import current as current_content
 from ..content.current import for_version
@@ -45,6 +46,7 @@ from . import board as board_mod
 from . import participants, services, svg
 from . import report as report_mod
 from .forms import (
+    TITLE_MAX,
     ActionForm,
     ConvertForm,
     JoinForm,
@@ -451,11 +453,25 @@ def pace(workshop_id: int) -> WResponse:
     return redirect(url_for("workshops.board", workshop_id=w.id))
 
 
-def _convert_form() -> ConvertForm:
+def _convert_form(board: board_mod.Board) -> ConvertForm:
     form = ConvertForm()
     units = db.session.scalars(scope_conversion_units(current_user))
     form.unit.choices = [SelectChoice(str(u.id), u.name) for u in units]
+    form.hotspots.choices = [SelectChoice(q.question.id, f"{q.label} {q.question.text}")
+                             for q in board.disagreements]
     return form
+
+
+def _proposals(board: board_mod.Board, chosen: list[str]) -> list[action_services.Proposal]:
+    """The chosen hotspots as proposed actions: "Agree on <question>" under the question's recommendation."""
+    out = []
+    for q in board.disagreements:
+        if q.question.id in chosen:
+            title = _("Agree on %(question)s", question=f"{q.label} {q.question.text}")
+            if len(title) > TITLE_MAX:
+                title = title[:TITLE_MAX - 1] + "…"
+            out.append(action_services.Proposal(q.question.recommendation_id, title, q.question.text))
+    return out
 
 
 @bp.route("/workshops/<int:workshop_id>/consensus", methods=["GET", "POST"])
@@ -479,7 +495,7 @@ def consensus(workshop_id: int) -> Any:
             flash(_("Consensus recorded for %(n)d question(s).", n=sum(1 for v in values.values() if v)),
                   "success")
             return redirect(url_for("workshops.consensus", workshop_id=w.id))
-    convert_form = _convert_form()
+    convert_form = _convert_form(board)
     if request.method == "GET":
         convert_form.title.data = _("%(t)s (workshop consensus)", t=w.title)[:200]
     status = 200 if request.method == "GET" else 422
@@ -492,13 +508,18 @@ def consensus(workshop_id: int) -> Any:
 @allow(Role.TRAINER)
 def convert(workshop_id: int) -> Any:
     w = get_workshop(workshop_id, for_update=True)
-    form = _convert_form()
+    content = _content(w)
+    board = board_mod.build_board(content, w.rec_ids, services.answer_counts(db.session, w))
+    form = _convert_form(board)
     if not form.validate_on_submit():
         flash(_("Choose a unit of your agency and a title for the draft assessment."), "error")
         return redirect(url_for("workshops.consensus", workshop_id=w.id))
     unit = get_conversion_unit(form.unit.data)
+    proposals = _proposals(board, form.hotspots.data or [])
     try:
-        services.convert_to_assessment(db.session, w, current_user, unit, form.title.data, _content(w))
+        aid = services.convert_to_assessment(db.session, w, current_user, unit, form.title.data, content)
+        action_services.propose_from_workshop(db.session, unit, aid, w.title, content.version, proposals,
+                                              current_user)
     except services.StateError as exc:
         db.session.rollback()
         flash(_("No draft assessment was created: %(why)s.", why=str(exc)), "error")
@@ -506,6 +527,9 @@ def convert(workshop_id: int) -> Any:
     db.session.commit()
     flash(_("Draft assessment created for %(u)s. Its members review the answers, complete the rest and submit "
             "it; as a trainer you do not see unit assessments.", u=unit.name), "success")
+    if proposals:
+        flash(_("%(n)d disagreement(s) carried into the unit's action plan as proposals; a member of the unit "
+                "adopts or drops them.", n=len(proposals)), "success")
     return redirect(url_for("workshops.consensus", workshop_id=w.id))
 
 
