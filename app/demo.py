@@ -1,4 +1,5 @@
-"""Demo data for `make run`: one agency, two units, a user per role, submitted and draft assessments."""
+"""Demo data for `make run`: one agency, two units, a user per role, submitted and draft assessments, and the
+Anti-Trafficking Unit's action plan (one action done between its two assessments, one in progress, one overdue)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .actions import services as action_services
+from .actions.models import ActionItem
 from .assessments import services
 from .content import Content
-from .models import Agency, Answer, Role, Unit, User
+from .models import Agency, Answer, Assessment, Role, Unit, User
 from .passwords import hash_password
+from .scoring import score
 
 DEMO_AGENCY = "Demo National Police"
 DEMO_USERS = (
@@ -52,7 +56,8 @@ COMMENTS = {
 
 
 def _fill(session: Session, content: Content, unit: Unit, user: User, title: str, plan: dict[str, list[str]],
-          *, submitted_at: datetime | None, targets: dict[str, int] | None = None, upto: int | None = None) -> None:
+          *, submitted_at: datetime | None, targets: dict[str, int] | None = None,
+          upto: int | None = None) -> Assessment:
     a = services.create_assessment(session, unit, title, user, content)
     a.created_at = (submitted_at or datetime.now(UTC)) - timedelta(days=20)
     for rec in content.recommendations[:upto]:
@@ -67,6 +72,46 @@ def _fill(session: Session, content: Content, unit: Unit, user: User, title: str
     if submitted_at is not None:
         services.submit(session, a, user, content)
         a.submitted_at = submitted_at
+    return a
+
+
+def _suggested(content: Content, rec_id: str, plan: dict[str, list[str]], pick: int = 0) -> tuple[str, str]:
+    """One of the content's suggested actions for the level the recommendation reached in ``plan`` (the one the
+    gap report offers), as (title, what is to be done)."""
+    rec = content.recommendation_by_id[rec_id]
+    values = {q.id: v for q, v in zip(rec.questions, plan[rec_id], strict=False)}
+    current = score(content, values, {}).by_id[rec_id].current
+    suggested = action_services.suggestions(content, rec, current)[1] or [rec.short_title]
+    text = suggested[min(pick, len(suggested) - 1)]
+    return (text if len(text) <= 120 else text[:119] + "…"), text
+
+
+def _plan(session: Session, content: Content, unit: Unit, member: User, first: Assessment, second: Assessment,
+          now: datetime) -> None:
+    """A small action plan so a new user sees the loop: an action finished between the two submissions on a
+    recommendation that then rose (r1), one in progress and one overdue on gaps of the latest assessment."""
+    today = now.date()
+    rows = [
+        ("r1", first, SUBMITTED_2025, dict(status="done", owner_id=member.id, due_date=today - timedelta(days=150),
+                                           evidence="Threat assessment 2026, approved by the head of unit",
+                                           done_at=now - timedelta(days=160))),
+        ("r4", second, SUBMITTED_2026, dict(status="in_progress", owner_id=member.id,
+                                            due_date=today + timedelta(days=45),
+                                            progress_note="Legal service drafting the procedure note.")),
+        ("r7", second, SUBMITTED_2026, dict(status="planned", owner_name="Head of the digital forensics team",
+                                            due_date=today - timedelta(days=10))),
+    ]
+    for rec_id, a, plan, extra in rows:
+        title, description = _suggested(content, rec_id, plan)
+        created = (a.submitted_at or now) + timedelta(days=2)
+        session.add(ActionItem(unit_id=unit.id, recommendation_id=rec_id, content_version=content.version,
+                               assessment_id=a.id, title=title, description=description,
+                               owner_name=str(extra.pop("owner_name", "")), drop_reason="",
+                               progress_note=str(extra.pop("progress_note", "")),
+                               evidence=str(extra.pop("evidence", "")), supervisor_remark="",
+                               created_by_id=member.id, created_at=created, updated_by_id=member.id,
+                               updated_at=extra.get("done_at") or created, **extra))
+    session.flush()
 
 
 def load(session: Session, content: Content) -> bool:
@@ -89,10 +134,11 @@ def load(session: Session, content: Content) -> bool:
     session.flush()
     member, cyber = users[0], users[1]
     now = datetime.now(UTC)
-    _fill(session, content, units[0], member, "Annual self-assessment 2025", SUBMITTED_2025,
-          submitted_at=now - timedelta(days=365))
-    _fill(session, content, units[0], member, "Annual self-assessment 2026", SUBMITTED_2026,
-          submitted_at=now - timedelta(days=14), targets={"r4": 4, "r7": 4, "r6": 2})
+    first = _fill(session, content, units[0], member, "Annual self-assessment 2025", SUBMITTED_2025,
+                  submitted_at=now - timedelta(days=365))
+    second = _fill(session, content, units[0], member, "Annual self-assessment 2026", SUBMITTED_2026,
+                   submitted_at=now - timedelta(days=14), targets={"r4": 4, "r7": 4, "r6": 2})
+    _plan(session, content, units[0], member, first, second, now)
     _fill(session, content, units[0], member, "Mid-year review 2026 (draft)", SUBMITTED_2026,
           submitted_at=None, upto=4)
     _fill(session, content, units[1], cyber, "Cybercrime unit baseline 2026", CYBER_2026,

@@ -43,6 +43,37 @@ def test_demo_submitted_assessment_has_gaps(app):
         assert len(scores.ranking) >= 3
 
 
+def test_demo_unit_has_a_small_plan_that_shows_the_loop(app):
+    """A new user of `make run` sees the loop: an action done between the two submissions on a recommendation that
+    rose, one in progress, one overdue; the results, the plan and the supervisor's dashboard say so."""
+    import re
+    from html import unescape
+
+    from tests.conftest import Browser
+
+    with app.app_context():
+        with db.writing() as s:
+            load(s, current())
+        a = db.session.scalars(select(Assessment).where(Assessment.title == "Annual self-assessment 2026")).one()
+        aid, unit_id = a.id, a.unit_id
+    member = Browser(app.test_client())
+    member.login("member@demo.example", "demo-member-pass")
+    plan = member.get(f"/units/{unit_id}/plan").data.decode()
+    assert re.search(r"<strong>2</strong>\s*open", plan) and re.search(r"<strong>1</strong>\s*overdue", plan)
+    assert plan.count('class="action-item status-in_progress"') == 1
+    assert plan.count('class="action-item status-planned overdue"') == 1
+    results = unescape(member.get(f"/assessments/{aid}/results").data.decode())
+    since = results[results.index("Actions completed since the previous assessment"):]
+    row = since[since.index("<td>1</td>"):].split("</tr>")[0]
+    assert 'class="num change-rose">+' in row and "<span class=\"muted\">none</span>" not in row
+    sup = Browser(app.test_client())
+    sup.login("supervisor@demo.example", "demo-supervisor-pass")
+    dashboard = sup.get("/agency/").data.decode()
+    heat = dashboard[dashboard.index('id="heatmap"'):]
+    cell = heat[heat.index('<th scope="row">Anti-Trafficking Unit</th>'):].split("</tr>")[0]
+    assert ">2 open · <span class=\"overdue\">1 overdue</span></a>" in cell and "1 done in 12 months" in cell
+
+
 def test_production_refuses_to_start_without_secret_key(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(ConfigError, match="SECRET_KEY"):
