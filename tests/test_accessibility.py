@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from app.actions.models import ActionItem
 from app.content.current import current
 from app.db import db
 from app.demo import load as load_demo
@@ -30,6 +31,12 @@ def _pages(app: Any) -> dict[str, list[str]]:
         s.add(empty)
         s.flush()
         empty_id = empty.id
+        member_unit = s.scalars(select(User.unit_id).where(User.email == "member@demo.example")).one()
+        # A workshop's proposal in the plan (adopt and drop-with-reason forms), as a trainer's conversion leaves.
+        s.add(ActionItem(unit_id=member_unit, recommendation_id="r8", content_version=current("en").version,
+                         title="Agree on 8.2", description="", owner_name="", status="proposed",
+                         proposed_by="Demo: Academy seminar", drop_reason="", progress_note="", evidence="",
+                         supervisor_remark=""))
     with app.app_context():
         member = db.session.scalars(select(User).where(User.email == "member@demo.example")).one()
         mine = select(Assessment).where(Assessment.unit_id == member.unit_id).order_by(Assessment.id)
@@ -44,10 +51,12 @@ def _pages(app: Any) -> dict[str, list[str]]:
             "member": ["/assessments/", f"/assessments/{d}", f"/assessments/{d}/section/1",
                        f"/assessments/{d}/review", f"/assessments/{a}/results", f"/units/{u}/plan",
                        f"/assessments/{a}/actions/new?rec=r4", "/about", "/account/password"],
-            "supervisor": ["/agency/", f"/units/{u}/trend", f"/compare?a={submitted[0].id}&b={a}", "/admin/users",
+            "supervisor": ["/agency/", "/agency/?late_sort=rec&late_order=desc", f"/units/{u}/plan",
+                           f"/units/{u}/trend", f"/compare?a={submitted[0].id}&b={a}", "/admin/users",
                            "/audit/"],
             "trainer": ["/workshops/", "/workshops/new", f"/workshops/{running.id}",
                         f"/workshops/{running.id}/join-screen", f"/workshops/{running.id}/consensus",
+                        f"/workshops/{closed.id}/consensus",
                         f"/workshops/{closed.id}/report"],
             "admin": ["/admin/", "/admin/users", f"/admin/users?agency={empty_id}", "/admin/users/new", "/audit/"],
             "participant": [f"/w/{running.id}/", f"/w/{running.id}/r/1"],
