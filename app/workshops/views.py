@@ -457,20 +457,26 @@ def _convert_form(board: board_mod.Board) -> ConvertForm:
     form = ConvertForm()
     units = db.session.scalars(scope_conversion_units(current_user))
     form.unit.choices = [SelectChoice(str(u.id), u.name) for u in units]
-    form.hotspots.choices = [SelectChoice(q.question.id, f"{q.label} {q.question.text}")
-                             for q in board.disagreements]
+    form.hotspots.choices = [SelectChoice(q.question.id, f"{q.label} {q.question.text}") for q in _hotspots(board)]
     return form
+
+
+def _hotspots(board: board_mod.Board) -> list[board_mod.QuestionStats]:
+    """The hotspots a trainer may carry into a unit's plan: those the workshop report lists (most disagreement
+    first)."""
+    return board.disagreements[:report_mod.HOTSPOTS_SHOWN]
 
 
 def _proposals(board: board_mod.Board, chosen: list[str]) -> list[action_services.Proposal]:
     """The chosen hotspots as proposed actions: "Agree on <question>" under the question's recommendation."""
     out = []
-    for q in board.disagreements:
+    for q in _hotspots(board):
         if q.question.id in chosen:
             title = _("Agree on %(question)s", question=f"{q.label} {q.question.text}")
-            if len(title) > TITLE_MAX:
-                title = title[:TITLE_MAX - 1] + "…"
-            out.append(action_services.Proposal(q.question.recommendation_id, title, q.question.text))
+            description = ""
+            if len(title) > TITLE_MAX:  # the whole question stays readable below a shortened title
+                title, description = title[:TITLE_MAX - 1] + "…", q.question.text
+            out.append(action_services.Proposal(q.question.recommendation_id, title, description))
     return out
 
 
