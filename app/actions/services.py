@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -328,7 +328,8 @@ class AgencyPlans:
 def agency_plans(session: Session, agency_id: int, today: date) -> AgencyPlans:
     """The supervisor's view of every unit's plan, in two queries whatever the number of units and actions."""
     is_open = ActionItem.status.in_(OPEN_STATUSES)
-    since = utcnow() - timedelta(days=365)
+    # From midnight a year before ``today``: the figures depend on the date only (the dashboard keeps them a day).
+    since = datetime.combine(today - timedelta(days=365), time.min, tzinfo=UTC)
     counts_q = (select(Unit.id, Unit.name,
                        func.count(ActionItem.id).filter(is_open),
                        func.count(ActionItem.id).filter(is_open, ActionItem.due_date < today),
