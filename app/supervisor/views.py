@@ -23,12 +23,12 @@ from ..content.current import for_version
 from ..db import db
 from ..display import locale_code
 from ..models import Assessment, Role, Unit
+from ..page_cache import PageCache
 from ..reports import context as report_context
 from ..reports.pdf import render_pdf
 from ..reports.services import cached_or_rendered_pdf, store_pdf
 from . import analytics, exports, freshness, services
 from .charts import sparkline, trend_charts
-from .page_cache import PageCache
 
 bp = Blueprint("supervisor", __name__)
 
