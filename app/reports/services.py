@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ..content.current import for_version
 from ..db import db, upsert
 from ..display import locale_code
-from ..models import Answer, Assessment, ReportCache, Status, User, utcnow
+from ..models import Agency, Answer, Assessment, ReportCache, Status, Unit, User, utcnow
 from . import context as report_context
 from .pdf import render_pdf
 
@@ -67,10 +67,12 @@ def results_context_keyed(a: Assessment) -> tuple[tuple[Any, ...] | None, report
     prev_key = (None if prev is None else
                 (prev.id, prev.version_id, for_version(prev.content_version, language).sha256))
     cfg = current_app.config
+    names_shown = db.session.execute(select(Unit.name, Agency.name).join(Agency, Agency.id == Unit.agency_id)
+                                     .where(Unit.id == a.unit_id)).one()  # one statement, not two lazy loads
     # The times make the key unique to this database's history too (a restored backup, the test suite's
     # fresh databases): the same id and version elsewhere were created or submitted at another moment.
-    key = (a.id, a.version_id, a.created_at, a.submitted_at, a.updated_at, language, content.sha256, a.unit.name,
-           a.unit.agency.name, prev_key, cfg["HANDLING_MARKING"], cfg["ORGANISATION_NAME"])
+    key = (a.id, a.version_id, a.created_at, a.submitted_at, a.updated_at, language, content.sha256, *names_shown,
+           prev_key, cfg["HANDLING_MARKING"], cfg["ORGANISATION_NAME"])
     with _RESULTS_LOCK:
         hit = _RESULTS.get(key)
         if hit is not None:
