@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint lock lock-check bench bench-workshop bench-team bench-analytics clean translations \
+.PHONY: run test lint lock lock-check bench bench-pages bench-workshop bench-team bench-analytics clean translations \
 	extract translations-update translations-import translations-check
 
 # Installs are repeatable: every dependency comes from the hash-pinned lock files (see tools/lockfile.py).
@@ -70,6 +70,13 @@ lock-check: | $(BIN)/python
 
 bench: $(STAMP)
 	$(BIN)/python bench/pdf.py
+
+# Issue 16's table: hot pages vs a bare Flask app, both under the production gunicorn config, wrk, interleaved,
+# SQLite and PostgreSQL, with server CPU per request and the load average (about 12 minutes; needs wrk).
+# Then the same pages' CPU per request in one process (test client), which a busy machine disturbs less.
+bench-pages: $(STAMP)
+	$(BIN)/python bench/pages_load.py
+	$(BIN)/python bench/pages.py
 
 # 200 workshop participants against gunicorn on SQLite and PostgreSQL, with a bare Flask page as yardstick.
 bench-workshop: $(STAMP)

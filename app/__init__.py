@@ -41,6 +41,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     requestlog.init_app(app)  # first: its hooks must run even for a request the others refuse
     db.init_app(app)
     csrf.init_app(app)
+    from . import form_speed
+
+    form_speed.install()
     from .i18n import select_locale
 
     babel.init_app(app, locale_selector=select_locale)

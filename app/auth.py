@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -46,7 +47,8 @@ def _load_user(token: str) -> User | None:
         uid, epoch = (int(x) for x in token.split(":", 1))
     except ValueError:
         return None
-    user = db.session.get(User, uid)
+    # With the unit in the same statement: every page's header shows it (base.html), a lazy load was one more.
+    user = db.session.get(User, uid, options=[joinedload(User.unit)])
     if user is None or not user.active or user.session_epoch != epoch:
         return None
     now = time.time()

@@ -168,3 +168,16 @@ def test_results_context_is_built_once_per_change_and_per_language(app, make_bro
     assert member.post(f"/assessments/{aid}/submit").status_code == 302
     page = member.get(url).data.decode()
     assert "changed after reopening" in page and "changed after reopening" not in first and len(builds) == 6
+
+
+def test_the_page_header_gets_the_users_unit_with_the_user(app, world, browser):
+    """base.html shows the member's unit on every page: read in the user's own statement, not lazily after it."""
+    browser.login(email("member_a1"))
+    aid = start_assessment(browser, world.unit_a1)
+    statements = _statements(app)
+    resp = browser.get(f"/assessments/{aid}/section/2")
+    assert resp.status_code == 200 and "Unit A1" in resp.data.decode()
+    user_reads = [s for s in statements if s.startswith("select") and "from user_account" in s]
+    unit_reads = [s for s in statements if s.startswith("select") and re.search(r"from unit where", s)]
+    assert len(user_reads) == 1 and "join unit" in user_reads[0], user_reads
+    assert unit_reads == [], unit_reads

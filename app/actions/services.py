@@ -11,7 +11,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -396,6 +396,28 @@ def report_plan(session: Session, unit_id: int, r: Any, *, can_plan: bool) -> Re
                       can_plan, since_previous(session, unit_id, r))
 
 
+
+def _people(x: ActionItem) -> tuple[str | None, ...]:
+    """The names of an action's people that are loaded (``plan`` loads them all), without loading any."""
+    return tuple(p.name if (p := x.__dict__.get(rel)) is not None else None
+                 for rel in ("owner", "updated_by", "remark_by", "created_by"))
+
+
+def report_plan_key(p: ReportPlan) -> tuple[Any, ...]:
+    """All a page can show of ``p``: every column of every action in it, the names of their people, the counts
+    and the rows of "since the previous assessment". Part of the key under which the results page's report is
+    kept as rendered (reports/views.py), so it is read from the plan loaded for this very view."""
+    columns = [c.key for c in ActionItem.__mapper__.column_attrs]
+
+    def item(x: ActionItem) -> tuple[Any, ...]:
+        return (*(getattr(x, c) for c in columns), *_people(x))
+
+    since = None if p.since is None else tuple(
+        (row.number, row.title, row.change, row.delta, tuple(item(x) for x in row.done))
+        for rows in (p.since.rows, p.since.done_no_rise, p.since.rise_no_action) for row in rows)
+    return (p.total, p.covered, p.can_plan, since,
+            tuple((rec_id, tuple(item(x) for x in xs)) for rec_id, xs in sorted(p.by_rec.items())))
+
 @dataclass(frozen=True)
 class UnitPlanRow:
     unit_id: int
@@ -406,6 +428,12 @@ class UnitPlanRow:
 
 
 OVERDUE_SORTS = ("due", "unit", "rec")  # the whitelist of the overdue list's sort keys
+
+
+def overdue_sort(sort: str, order: str) -> tuple[str, str]:
+    """The overdue list's sort key and order from the query string: anything not whitelisted falls back to due date,
+    ascending (so a cache keyed on it holds one entry per order really shown)."""
+    return (sort if sort in OVERDUE_SORTS else "due"), (order if order in ("asc", "desc") else "asc")
 OVERDUE_SHOWN = 200
 
 
@@ -439,10 +467,10 @@ def agency_plans(session: Session, agency_id: int, today: date, content: Content
     agency's overdue actions sorted in SQL (``sort`` from OVERDUE_SORTS, ``order`` asc|desc; anything else falls
     back to due date, ascending). Three statements whatever the number of units and actions. Proposed actions
     count nowhere: they are not open until a member adopts them."""
-    sort = sort if sort in OVERDUE_SORTS else "due"
-    order = order if order in ("asc", "desc") else "asc"
+    sort, order = overdue_sort(sort, order)
     is_open = ActionItem.status.in_(OPEN_STATUSES)
-    since = utcnow() - timedelta(days=365)
+    # From midnight a year before ``today``: the figures depend on the date only (the dashboard keeps them a day).
+    since = datetime.combine(today - timedelta(days=365), time.min, tzinfo=UTC)
     counts_q = (select(Unit.id, Unit.name,
                        func.count(ActionItem.id).filter(is_open),
                        func.count(ActionItem.id).filter(is_open, ActionItem.due_date < today),

@@ -6,6 +6,7 @@ without importing a view module.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import abort, render_template
@@ -15,7 +16,7 @@ from ..access import get_assessment
 from ..content import Content, Recommendation
 from ..content.current import for_version
 from ..db import db
-from ..models import Answer, Assessment
+from ..models import Assessment
 from . import services
 from .forms import field_names, section_form_class
 
@@ -34,10 +35,10 @@ def recommendation(content: Content, number: int) -> Recommendation:
 
 
 def section_context(a: Assessment, content: Content, rec: Recommendation,
-                    answers: dict[str, Answer] | None = None, **extra: Any) -> dict[str, Any]:
+                    answers: Mapping[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     """What the section template needs; ``answers`` when the caller has already read them (one query a page)."""
     if answers is None:
-        answers = services.answers_by_question(db.session, a)
+        answers = services.stored_answers(db.session, a)
     values = services.answer_values(answers)
     return dict(a=a, content=content, rec=rec, answers=answers,
                 progress=services.progress(content, values), **extra)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -76,14 +77,14 @@ def create() -> Response | tuple[str, int]:
 def overview(assessment_id: int) -> str:
     a = get_assessment(assessment_id)
     content = content_of(a)
-    values = services.answer_values(services.answers_by_question(db.session, a))
+    values = services.answer_values(services.stored_answers(db.session, a))
     return render_template("assessments/overview.html", a=a, content=content,
                            progress=services.progress(content, values), signoff_form=SignOffForm(),
                            reopen_form=ReopenForm(),
                            resume=services.resume_section(db.session, current_user.id, a, content, values))
 
 
-def _fill_from_db(form: Any, rec: Recommendation, answers: dict[str, Answer], target: int) -> None:
+def _fill_from_db(form: Any, rec: Recommendation, answers: Mapping[str, Any], target: int) -> None:
     for q in rec.questions:
         ans = answers.get(q.id)
         form[f"q_{q.id}"].data = ans.value if ans else None
@@ -118,7 +119,7 @@ def section(assessment_id: int, number: int) -> Any:
     if request.method == "GET":
         # Reads only: a page view takes no write lock and leaves the assessment's version alone, so it cannot
         # fail while colleagues save. Where each person continues is recorded with their own saves.
-        answers = services.answers_by_question(db.session, a)
+        answers = services.stored_answers(db.session, a)
         _fill_from_db(form, rec, answers, target)
         return render_template("assessments/section.html", form=form, **section_context(a, content, rec, answers))
     if not a.is_editable:
@@ -229,7 +230,7 @@ def autosave(assessment_id: int, number: int) -> tuple[Response, int]:
         return jsonify(status="conflict", message=_("Not saved: someone saved at the same moment. Trying again."),
                        conflicts=[], target_conflict=None), 409
     a = get_assessment(assessment_id)
-    answers = services.answers_by_question(db.session, a)
+    answers = services.stored_answers(db.session, a)
     return jsonify(status="saved", changed=changed,
                    revs={f"rev_{q.id}": answers[q.id].rev if q.id in answers else 0 for q in rec.questions},
                    target_orig=services.targets_of(a).get(rec.id, services.DEFAULT_TARGET)), 200
@@ -250,7 +251,7 @@ def resume(assessment_id: int) -> Response:
     """"Continue": the section of the current user's own last save, else the first one with open questions."""
     a = get_assessment(assessment_id)
     content = content_of(a)
-    values = services.answer_values(services.answers_by_question(db.session, a))
+    values = services.answer_values(services.stored_answers(db.session, a))
     number = services.resume_section(db.session, current_user.id, a, content, values)
     return redirect(url_for("assessments.section", assessment_id=a.id, number=number))
 
@@ -260,7 +261,7 @@ def resume(assessment_id: int) -> Response:
 def review(assessment_id: int) -> str:
     a = get_assessment(assessment_id)
     content = content_of(a)
-    values = services.answer_values(services.answers_by_question(db.session, a))
+    values = services.answer_values(services.stored_answers(db.session, a))
     return render_template("assessments/review.html", a=a, content=content, form=SubmitForm(),
                            missing=services.missing_questions(content, values),
                            progress=services.progress(content, values))
@@ -279,7 +280,7 @@ def submit(assessment_id: int) -> Response | tuple[str, int]:
         db.session.commit()
     except services.IncompleteError as exc:
         db.session.rollback()
-        values = services.answer_values(services.answers_by_question(db.session, a))
+        values = services.answer_values(services.stored_answers(db.session, a))
         flash(_("The assessment cannot be submitted yet: %(n)d question(s) are unanswered.",
                 n=sum(len(qs) for _r, qs in exc.missing)), "error")
         return render_template("assessments/review.html", a=a, content=content, form=form, missing=exc.missing,
@@ -296,7 +297,7 @@ def _supervisor_action(assessment_id: int, form_class: type, action: Any, done: 
     form = form_class()
     if not form.validate_on_submit():
         content = content_of(a)
-        values = services.answer_values(services.answers_by_question(db.session, a))
+        values = services.answer_values(services.stored_answers(db.session, a))
         forms = {"signoff_form": SignOffForm(), "reopen_form": ReopenForm()}
         forms["signoff_form" if form_class is SignOffForm else "reopen_form"] = form
         return render_template("assessments/overview.html", a=a, content=content,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ..content.current import for_version
 from ..db import db, upsert
 from ..display import locale_code
-from ..models import Answer, Assessment, ReportCache, Status, User, utcnow
+from ..models import Agency, Answer, Assessment, ReportCache, Status, Unit, User, utcnow
 from . import context as report_context
 from .pdf import render_pdf
 
@@ -43,6 +43,10 @@ RESULTS_CACHE_SIZE = 64
 
 
 def results_context(a: Assessment) -> report_context.ReportContext:
+    return results_context_keyed(a)[1]
+
+
+def results_context_keyed(a: Assessment) -> tuple[tuple[Any, ...] | None, report_context.ReportContext]:
     """The results page's context, built once per change of what it shows (a submitted assessment's cannot change).
 
     Every worker process keeps its own copy, so the key is read from the database on every view and holds all
@@ -51,19 +55,24 @@ def results_context(a: Assessment) -> report_context.ReportContext:
     on it, and the previous submitted assessment it is compared with (its id, version and content). The names
     of the people shown (who answered, submitted, signed off) are read again on every view and compared with
     those the context was built with. Drafts and reopened assessments change with every save: built each time.
+
+    Also returns the key (with those names), under which what is rendered from the context alone may be kept
+    too; None for a context built afresh each time.
     """
     if a.status != Status.SUBMITTED.value:
-        return build_context(a)
+        return None, build_context(a)
     language = locale_code()
     content = for_version(a.content_version, language)
     prev = report_context._previous_submitted(db.session, a)
     prev_key = (None if prev is None else
                 (prev.id, prev.version_id, for_version(prev.content_version, language).sha256))
     cfg = current_app.config
+    names_shown = db.session.execute(select(Unit.name, Agency.name).join(Agency, Agency.id == Unit.agency_id)
+                                     .where(Unit.id == a.unit_id)).one()  # one statement, not two lazy loads
     # The times make the key unique to this database's history too (a restored backup, the test suite's
     # fresh databases): the same id and version elsewhere were created or submitted at another moment.
-    key = (a.id, a.version_id, a.created_at, a.submitted_at, a.updated_at, language, content.sha256, a.unit.name,
-           a.unit.agency.name, prev_key, cfg["HANDLING_MARKING"], cfg["ORGANISATION_NAME"])
+    key = (a.id, a.version_id, a.created_at, a.submitted_at, a.updated_at, language, content.sha256, *names_shown,
+           prev_key, cfg["HANDLING_MARKING"], cfg["ORGANISATION_NAME"])
     with _RESULTS_LOCK:
         hit = _RESULTS.get(key)
         if hit is not None:
@@ -73,7 +82,7 @@ def results_context(a: Assessment) -> report_context.ReportContext:
         now_names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(names))).all()) \
             if names else {}
         if now_names == names:
-            return dataclasses.replace(ctx, generated_at=utcnow())
+            return (*key, tuple(sorted(names.items()))), dataclasses.replace(ctx, generated_at=utcnow())
     ctx = build_context(a)
     user_ids = {i for i in db.session.scalars(select(Answer.updated_by_id).distinct()
                                               .where(Answer.assessment_id == a.id)) if i}
@@ -85,7 +94,7 @@ def results_context(a: Assessment) -> report_context.ReportContext:
         _RESULTS.move_to_end(key)
         while len(_RESULTS) > RESULTS_CACHE_SIZE:
             _RESULTS.popitem(last=False)
-    return ctx
+    return (*key, tuple(sorted(names.items()))), ctx
 
 
 def report_filename(a: Assessment, ext: str) -> str:

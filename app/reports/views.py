@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, Response, current_app, render_template, request
 from flask_login import current_user
+from markupsafe import Markup
 
 from .. import audit
 from ..access import ASSESSMENT_ROLES, allow, get_assessment
@@ -18,12 +20,14 @@ from ..actions import services as action_services
 from ..db import db
 from ..display import locale_code
 from ..models import Assessment, Role
+from ..page_cache import PageCache
 from ..supervisor import analytics, exports
 from . import services
 from .docx_report import gap_report_docx
 from .export import to_json
 
 bp = Blueprint("reports", __name__, url_prefix="/assessments")
+REPORTS = PageCache(64)  # the results page's rendered report, per context, plan, day (see results)
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -32,10 +36,23 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 @allow(*ASSESSMENT_ROLES)
 def results(assessment_id: int) -> str:
     a = get_assessment(assessment_id)
+    context_key, shared = services.results_context_keyed(a)
     # The cached context is shared by every reader of this version: copy it before adding this reader's plan.
-    r = dataclasses.replace(services.results_context(a))
+    r = dataclasses.replace(shared)
     r.planned = action_services.report_plan(db.session, a.unit_id, r, can_plan=current_user.role == Role.MEMBER)
-    return render_template("reports/results.html", a=a, r=r)
+    # The report itself (the <article>) depends on the context and the plan only: kept as rendered under their
+    # keys, the day (dates shown relative to it) and the links' prefix. Drafts and reopened ones: rendered each time.
+    key = None if context_key is None else (context_key, action_services.report_plan_key(r.planned),
+                                            action_services.today_utc(), request.script_root)
+    kept = REPORTS.get(key) if key is not None else None
+
+    def keep(caller: Callable[[], Markup]) -> Markup:
+        body = caller()
+        if key is not None:
+            REPORTS.put(key, body)
+        return body
+
+    return render_template("reports/results.html", a=a, r=r, kept=kept, keep=keep)
 
 
 def _audited_download(a: Assessment, action: str, detail: str, pdf: tuple[int, bytes] | None = None) -> None:

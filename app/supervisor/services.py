@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -192,11 +192,26 @@ def sort_rows(rows: list[UnitRow], key: str, order: str) -> list[UnitRow]:
     return present + absent
 
 
+def overdue_cutoff(now: datetime, interval_months: int) -> datetime:
+    """Midnight (of ``now``'s day) ``interval_months`` months back: a unit that submitted nothing since is overdue.
+
+    A day, not an instant, so what the dashboard shows depends on the date only and can be kept for the day.
+    """
+    return months_before(datetime.combine(now.date(), time.min, tzinfo=now.tzinfo), interval_months)
+
+
+def normalise_sort(content: Content, sort: str, order: str) -> tuple[str, str]:
+    """A known sort key (else "unit") and "asc"/"desc" (else the key's default order)."""
+    valid = {*SORT_KEYS, *(r.id for r in content.recommendations)}
+    sort = sort if sort in valid else "unit"
+    return sort, order if order in ("asc", "desc") else default_order(sort)
+
+
 def dashboard(session: Session, user: User, content: Content, content_for: ContentFor, *, interval_months: int,
               sort: str = "unit", order: str = "asc", now: datetime | None = None) -> Dashboard:
     """The agency at a glance, in a fixed number of queries whatever the number of units."""
     now = now or utcnow()
-    cutoff = months_before(now, interval_months)
+    cutoff = overdue_cutoff(now, interval_months)
     agency = session.scalar(select(Agency.name).where(Agency.id == user.agency_id)) or ""
     unit_list = analytics.units(session, user)
     latest = {h.unit_id: h for h in analytics.latest_submitted(session, user)}
@@ -211,9 +226,7 @@ def dashboard(session: Session, user: User, content: Content, content_for: Conte
         s = scores.get(head.id) if head else None
         overdue = head is None or head.submitted_at is None or head.submitted_at < cutoff
         rows.append(UnitRow(unit_id, name, head, s, drafts.get(unit_id, []), overdue, _cells(content, head, s)))
-    valid = {*SORT_KEYS, *(r.id for r in content.recommendations)}
-    sort = sort if sort in valid else "unit"
-    order = order if order in ("asc", "desc") else default_order(sort)
+    sort, order = normalise_sort(content, sort, order)
     return Dashboard(agency, content, sort_rows(rows, sort, order), interval_months, cutoff, now, sort, order,
                      common_gaps(content, rows))
 
