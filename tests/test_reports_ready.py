@@ -441,3 +441,28 @@ def test_with_gunicorn_the_submitted_assessments_first_download_comes_from_the_c
         proc.terminate()
         out, _ = proc.communicate(timeout=60)
     assert b"Traceback" not in out, out.decode(errors="replace")
+
+
+def test_adopting_and_editing_an_action_prepares_the_gap_report_again(app, world, browser, renders):
+    """Through the pages: the adopted action is in the downloaded PDF; after an edit the next download shows the
+    new title, and it was rendered in the background after the edit (a cache hit)."""
+    from .test_actions import REC, _adopt, _form, _version
+
+    aid = draft(app, world.unit_a1)
+    browser.login(email("member_a1"))
+    submit(browser, aid)
+    assert background.wait_idle()
+    action_id = _adopt(browser, aid, title="Name a liaison officer")
+    assert background.wait_idle()
+    resp = browser.get(f"/assessments/{aid}/report.pdf")
+    assert resp.headers["X-Report-Cache"] == "hit"
+    assert "Name a liaison officer" in pdf_text(resp.data) and REC.title.split()[0] in pdf_text(resp.data)
+    v = _version(browser.get(f"/actions/{action_id}/edit").data.decode())
+    assert browser.post(f"/actions/{action_id}/edit", _form(title="Name two liaison officers",
+                                                           version=v)).status_code == 302
+    assert background.wait_idle()
+    count = len(renders)
+    resp = browser.get(f"/assessments/{aid}/report.pdf")
+    assert resp.headers["X-Report-Cache"] == "hit" and len(renders) == count
+    text = pdf_text(resp.data)
+    assert "Name two liaison officers" in text and "Name a liaison officer" not in text
