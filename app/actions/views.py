@@ -109,6 +109,8 @@ def _prepare_reports(unit_id: int) -> None:
     from ..display import locale_code
     from ..supervisor import agency_report
 
+    if not current_app.config.get("PREPARE_REPORTS", True):
+        return
     latest = _latest_submitted(unit_id)
     if latest is not None:
         report_services.schedule_pdfs(latest, [locale_code(), current_app.config["DEFAULT_LANGUAGE"]])
