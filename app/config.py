@@ -103,6 +103,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "DEFAULT_LANGUAGE": env.get("DEFAULT_LANGUAGE", "en"),
         "PREFERRED_URL_SCHEME": "https" if app_env == "production" else "http",
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        # Render report PDFs in a background thread after a submission, sign-off, reopening or workshop closing
+        # (and re-render the agency report where it was asked for), so the first download is ready (app.background).
+        "PREPARE_REPORTS": _bool(env.get("PREPARE_REPORTS"), True),
         # One JSON line per request on stderr (app/requestlog.py); 0 turns it off.
         "REQUEST_LOG": _bool(env.get("REQUEST_LOG"), True),
     }

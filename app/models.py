@@ -233,8 +233,31 @@ class ReportCache(Base):
     )
     language: Mapped[str] = mapped_column(String(8), primary_key=True)
     assessment_version: Mapped[int] = mapped_column(Integer)
+    # The unit's action plan as printed in it (app.actions.services.plan_fingerprint): the PDF lists the planned
+    # actions under each gap, so it is valid only while this key matches too. NULL: made before plans were shown.
+    plan_key: Mapped[str | None] = mapped_column(String(64))
     generated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PdfCache(Base):
+    """A rendered PDF other than the gap report (a closed workshop's report, an agency report), per language.
+
+    ``cache_key`` is a fingerprint of everything the file shows, read from the database (app.pdfcache): the row
+    is served only while the key computed now equals it. ``job_key``/``job_started_at`` claim the rendering of a
+    key, so that two requests (in any process, on any host) do not render the same file twice; a claim older
+    than a few minutes is taken over (its worker may have been killed).
+    """
+
+    __tablename__ = "pdf_cache"
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    object_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    cache_key: Mapped[str] = mapped_column(String(64), default="")
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    generated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    job_key: Mapped[str | None] = mapped_column(String(64))
+    job_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditEvent(Base):

@@ -26,7 +26,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
-from app import create_app
+from app import background, create_app
 from app.db import db
 from app.migrate import upgrade
 from app.models import Agency, Role, Unit, User
@@ -167,14 +167,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def app_config(db_url: str, tmp_path: Path) -> dict[str, Any]:
     # Rate limits count in the test database, as in production; links are built on the test client's host.
+    # Reports are not rendered in the background after each submission here: most tests never read them, and a
+    # render beside a test would count in its queries. tests/test_reports_ready.py turns it on (as production is).
     return {"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
-            "BASE_URL": "http://localhost"}
+            "BASE_URL": "http://localhost", "PREPARE_REPORTS": False}
 
 
 @pytest.fixture
 def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     application = create_app(app_config)
     yield application
+    assert background.wait_idle(), "background jobs still running after the test"
     application.extensions["db_engine"].dispose()
 
 

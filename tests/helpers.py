@@ -51,3 +51,15 @@ def start_assessment(browser: Any, unit_id: int, title: str = "Self-assessment 2
     m = re.search(r"/assessments/(\d+)/section/1", resp.headers["Location"])
     assert m, resp.headers["Location"]
     return int(m.group(1))
+
+
+def agency_pdf(browser: Any) -> Any:
+    """The agency report: prepared off the request ("being prepared" page, 202), then served from the cache."""
+    from app import background
+
+    resp = browser.get("/agency/report.pdf")
+    if resp.status_code == 202:
+        assert background.wait_idle()
+        resp = browser.get("/agency/report.pdf")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf", resp.status_code
+    return resp

@@ -89,6 +89,7 @@ ROUTES: list[Route] = [
     # assessment's scope (a member's own unit, a supervisor's agency).
     Route("supervisor.dashboard", "GET", "/agency/", "-", everyone("supervisor")),
     Route("supervisor.agency_pdf", "GET", "/agency/report.pdf", "-", everyone("supervisor")),
+    Route("supervisor.agency_pdf_status", "GET", "/agency/report.pdf/status", "-", everyone("supervisor")),
     Route("supervisor.agency_csv", "GET", "/agency/export.csv", "-", everyone("supervisor")),
     Route("supervisor.agency_xlsx", "GET", "/agency/export.xlsx", "-", everyone("supervisor")),
     Route("supervisor.agency_zip", "GET", "/agency/reports.zip", "-", everyone("supervisor")),

@@ -20,7 +20,7 @@ from app.db import db
 from app.models import AuditEvent, Unit, User
 
 from .conftest import Browser, World, email
-from .helpers import CONTENT
+from .helpers import CONTENT, agency_pdf
 from .supervisor_data import add_assessment, uniform_plan
 
 REC = CONTENT.recommendations[0]
@@ -406,8 +406,7 @@ def test_agency_report_carries_the_plan_summary(app, world):
     _add_actions(app, world.unit_b1, 2, late=2)
     sup = Browser(app.test_client())
     sup.login(email("supervisor_a"))
-    resp = sup.get("/agency/report.pdf")
-    assert resp.status_code == 200
+    resp = agency_pdf(sup)
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(resp.data)).pages)
     assert "Action plans" in text and "Overdue actions across the agency" in text
     assert f"Action {world.unit_a1}-0" in text and f"Action {world.unit_b1}-" not in text

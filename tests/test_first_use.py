@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from .conftest import email
-from .helpers import start_assessment
+from .helpers import agency_pdf, start_assessment
 from .test_workshops import FT_RE, open_workshop, participant, trainer_browser
 
 
@@ -84,7 +84,7 @@ def test_agency_report_uses_plural_rules(app, world, browser):
     with app.app_context(), db.writing():
         add_assessment(world.unit_a2, {"r1_threat_assessment": None}, title="A2 draft", status=Status.DRAFT.value)
     browser.login(email("supervisor_a"))
-    text = pdf_text(browser.get("/agency/report.pdf").data)
+    text = pdf_text(agency_pdf(browser).data)
     assert "1 assessment is in progress." in text
     assert "1 assessments " not in text and "1 assessment in progress" in text
 

@@ -27,6 +27,7 @@ from app.workshops.models import Workshop
 from app.workshops.services import format_code
 
 from .conftest import Browser
+from .helpers import agency_pdf
 from .i18n_support import PSEUDO, build
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -201,7 +202,7 @@ def test_pdfs_are_translated(app, demo):
         browser = Browser(app.test_client())
         browser.get("/login")
         browser.post("/login", {"email": email, "password": password})
-        resp = browser.get(url)
+        resp = agency_pdf(browser) if url == "/agency/report.pdf" else browser.get(url)
         assert resp.status_code == 200, (url, resp.status_code)
         downloads[url] = resp.data
     problems = {}

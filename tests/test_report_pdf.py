@@ -14,7 +14,7 @@ from app.models import Assessment, AuditEvent, ReportCache
 from app.reports.pdf import FetchRefused, StaticOnlyFetcher
 
 from .conftest import email
-from .helpers import CONTENT, start_assessment
+from .helpers import CONTENT, agency_pdf, start_assessment
 from .test_questionnaire_flow import TARGETS, fill_all
 
 
@@ -161,7 +161,8 @@ def demo_reports(app, make_browser):
     exported = json.loads(member.get(f"/assessments/{aid}/export.json").data)
     return {"gap": member.get(f"/assessments/{aid}/report.pdf").data,
             "docx": member.get(f"/assessments/{aid}/report.docx").data,
-            "agency": supervisor.get("/agency/report.pdf").data, "export": exported}
+            "agency": agency_pdf(supervisor).data, "export": exported}
+
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -7,6 +7,7 @@ both versions shown), and an audit row for every change, written in the caller's
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
@@ -385,15 +386,33 @@ class ReportPlan:
     covered: int
     can_plan: bool
     since: Since | None = None
+    overdue: int = 0  # open actions under the gaps whose due date has passed
+    pdf: bool = False  # printed (no links, no buttons) rather than the results page
+    today: date | None = None
 
 
-def report_plan(session: Session, unit_id: int, r: Any, *, can_plan: bool) -> ReportPlan:
+def report_plan(session: Session, unit_id: int, r: Any, *, can_plan: bool, pdf: bool = False) -> ReportPlan:
     """The unit's live (not dropped) actions under each gap of a report (``r``, a ReportContext), and the
     actions completed since the previous assessment."""
     by_rec = by_recommendation(session, unit_id)
     ids = [g.rec.id for g in r.gaps]
+    today = today_utc()
+    overdue = sum(1 for i in ids for x in by_rec.get(i, [])
+                  if x.status in OPEN_STATUSES and x.due_date is not None and x.due_date < today)
     return ReportPlan(by_rec, sum(len(by_rec.get(i, [])) for i in ids), sum(1 for i in ids if by_rec.get(i)),
-                      can_plan, since_previous(session, unit_id, r))
+                      can_plan, since_previous(session, unit_id, r), overdue, pdf, today)
+
+
+def plan_fingerprint(session: Session, unit_id: int, today: date) -> str:
+    """A key that changes whenever what a report shows of the unit's plan can change (issue 17): any action
+    added, edited (its version), deleted (the count), and any open action becoming overdue since (the number of
+    overdue ones as of ``today``, so the key does not change every day, only when a due date passes)."""
+    is_open = ActionItem.status.in_(OPEN_STATUSES)
+    row = session.execute(select(func.count(ActionItem.id), func.coalesce(func.sum(ActionItem.version_id), 0),
+                                 func.max(ActionItem.updated_at), func.max(ActionItem.id),
+                                 func.count(ActionItem.id).filter(is_open, ActionItem.due_date < today))
+                          .where(ActionItem.unit_id == unit_id)).one()
+    return hashlib.sha256(repr(tuple(row)).encode()).hexdigest()[:32]
 
 
 

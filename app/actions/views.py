@@ -83,6 +83,7 @@ def adopt(assessment_id: int) -> Any:
     except services.InputError as exc:
         db.session.rollback()
         fail(400, str(exc))
+    _prepare_reports(a.unit_id)
     flash(_("Action added to the plan: %(t)s", t=item.title), "success")
     return redirect(url_for("actions.plan", unit_id=a.unit_id) + f"#action-{item.id}")
 
@@ -103,6 +104,22 @@ def _plan_context(unit: Unit) -> dict[str, Any]:
             "statuses": status_choices(), "recs": sorted({a.recommendation_id for a in every}),
             "can_edit": current_user.role == Role.MEMBER, "remark_form": RemarkForm(), "shown": len(shown),
             "latest": _latest_submitted(unit.id)}
+
+
+def _prepare_reports(unit_id: int) -> None:
+    """After a committed plan change: the unit's latest submitted gap report (it lists the plan) and the agency
+    report are rendered again off the request (app.background), so the next download is ready."""
+    from ..display import locale_code
+    from ..supervisor import agency_report
+
+    if not current_app.config.get("PREPARE_REPORTS", True):
+        return
+    latest = _latest_submitted(unit_id)
+    if latest is not None:
+        report_services.schedule_pdfs(latest, [locale_code(), current_app.config["DEFAULT_LANGUAGE"]])
+    unit = db.session.get(Unit, unit_id)
+    if unit is not None:
+        agency_report.schedule_refresh(unit.agency_id)
 
 
 def _latest_submitted(unit_id: int) -> int | None:
@@ -150,6 +167,8 @@ def edit(action_id: int) -> Any:
     except StaleDataError:
         db.session.rollback()
         fail(409, _("Someone saved this action at the same moment. Reload the page and save again."))
+    if changed:
+        _prepare_reports(item.unit_id)
     flash(_("Action saved.") if changed else _("No changes to save."), "success")
     return redirect(url_for("actions.plan", unit_id=item.unit_id) + f"#action-{item.id}")
 
@@ -186,6 +205,7 @@ def remark(action_id: int) -> Any:
         fail(400, _("Write a remark (at most 4000 characters, no control characters). Nothing was saved."))
     services.add_remark(db.session, item, form.remark.data or "", current_user)
     db.session.commit()
+    _prepare_reports(item.unit_id)
     flash(_("Remark saved."), "success")
     return redirect(url_for("actions.plan", unit_id=item.unit_id) + f"#action-{item.id}")
 

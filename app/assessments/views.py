@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -17,8 +17,11 @@ from ..access import ASSESSMENT_ROLES, allow, form_checks_text, get_assessment, 
 from ..content import Recommendation
 from ..content.current import current as current_content
 from ..db import db
+from ..display import locale_code
 from ..errors import fail
-from ..models import Answer, Assessment, Role, Unit
+from ..models import Answer, Assessment, Role, Status, Unit
+from ..reports import services as report_services
+from ..supervisor import agency_report
 from . import recovery, services
 from .forms import NewAssessmentForm, ReopenForm, SignOffForm, SubmitForm, field_names, section_form_class
 from .section_page import content_of, recommendation, section_context
@@ -286,10 +289,19 @@ def submit(assessment_id: int) -> Response | tuple[str, int]:
         return render_template("assessments/review.html", a=a, content=content, form=form, missing=exc.missing,
                                progress=services.progress(content, values)), 422
     if newly:
+        _prepare_reports(a)
         flash(_("Assessment submitted. It is now read-only; here are its results."), "success")
     else:
         flash(_("This assessment was already submitted; nothing changed."), "info")
     return redirect(url_for("reports.results", assessment_id=a.id))
+
+
+def _prepare_reports(a: Assessment) -> None:
+    """After the commit: render what the change made stale, off the request (issue 15, 16). The gap report of a
+    submitted assessment in this reader's language and the default one; the agency report where it was asked for."""
+    if a.status == Status.SUBMITTED.value:
+        report_services.schedule_pdfs(a.id, [locale_code(), current_app.config["DEFAULT_LANGUAGE"]])
+    agency_report.schedule_refresh(a.unit.agency_id)
 
 
 def _supervisor_action(assessment_id: int, form_class: type, action: Any, done: str) -> Any:
@@ -310,6 +322,7 @@ def _supervisor_action(assessment_id: int, form_class: type, action: Any, done: 
     except services.StateError as exc:
         db.session.rollback()
         fail(409, _("This cannot be done now: %(why)s.", why=str(exc)))
+    _prepare_reports(a)
     flash(done, "success")
     return redirect(url_for("assessments.overview", assessment_id=a.id))
 

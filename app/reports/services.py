@@ -13,9 +13,12 @@ from collections import OrderedDict
 from typing import Any
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import background
+from ..actions import services as action_services
 from ..content.current import for_version
 from ..db import db, upsert
 from ..display import locale_code
@@ -104,25 +107,86 @@ def report_filename(a: Assessment, ext: str) -> str:
 
 
 def render_report_pdf(a: Assessment) -> bytes:
-    """Render the PDF afresh (about a second of CPU: callers go through ``cached_or_rendered_pdf``)."""
-    html = render_template("pdf/report.html", r=build_context(a))
+    """Render the PDF afresh (about a second of CPU: callers go through ``cached_or_rendered_pdf``), with the
+    unit's planned actions under each gap, read-only."""
+    r = dataclasses.replace(build_context(a))
+    r.planned = action_services.report_plan(db.session, a.unit_id, r, can_plan=False, pdf=True)
+    html = render_template("pdf/report.html", r=r)
     return render_pdf(html, current_app.static_folder or "")
 
 
-def cached_or_rendered_pdf(a: Assessment) -> tuple[bytes, bool]:
-    """The PDF of an assessment and whether it must be (re)cached. Reads only: no write lock while rendering."""
+@dataclasses.dataclass(frozen=True)
+class PdfKey:
+    """What a cached gap report must match to be served: the assessment's version and the unit's plan."""
+
+    version: int
+    plan: str
+
+
+def pdf_key(session: Session, a: Assessment) -> PdfKey:
+    """Read before rendering, so that a change during the render leaves a key that no longer matches."""
+    return PdfKey(a.version_id, action_services.plan_fingerprint(session, a.unit_id, action_services.today_utc()))
+
+
+def cached_pdf(session: Session, a: Assessment, key: PdfKey, language: str) -> bytes | None:
+    cached = session.execute(select(ReportCache.assessment_version, ReportCache.plan_key, ReportCache.pdf).where(
+        ReportCache.assessment_id == a.id, ReportCache.language == language)).first()
+    if cached is not None and cached.assessment_version == key.version and cached.plan_key == key.plan:
+        return bytes(cached.pdf)
+    return None
+
+
+def cached_or_rendered_pdf(a: Assessment) -> tuple[bytes, PdfKey | None]:
+    """The PDF of an assessment and, when it was rendered now and should be cached, the key to cache it under.
+    Reads only: no write lock while rendering."""
     if a.status == Status.SUBMITTED.value:
-        cached = db.session.scalars(select(ReportCache).where(
-            ReportCache.assessment_id == a.id, ReportCache.language == locale_code())).first()
-        if cached is not None and cached.assessment_version == a.version_id:
-            return cached.pdf, False
-        return render_report_pdf(a), True
-    return render_report_pdf(a), False  # drafts change with every save: never cached
+        key = pdf_key(db.session, a)
+        hit = cached_pdf(db.session, a, key, locale_code())
+        if hit is not None:
+            return hit, None
+        return render_report_pdf(a), key
+    return render_report_pdf(a), None  # drafts change with every save: never cached
 
 
-def store_pdf(session: Session, assessment_id: int, version: int, data: bytes, language: str = "en") -> None:
+def store_pdf(session: Session, assessment_id: int, key: PdfKey, data: bytes, language: str = "en") -> None:
     """Insert or replace the cached PDF (one per language) in one statement, safe when two downloads race."""
     upsert(session, ReportCache,
-           [{"assessment_id": assessment_id, "language": language, "assessment_version": version, "pdf": data,
-             "generated_at": utcnow()}],
-           ["assessment_id", "language"], ["assessment_version", "pdf", "generated_at"])
+           [{"assessment_id": assessment_id, "language": language, "assessment_version": key.version,
+             "plan_key": key.plan, "pdf": data, "generated_at": utcnow()}],
+           ["assessment_id", "language"], ["assessment_version", "plan_key", "pdf", "generated_at"])
+
+
+def prepare_pdf(assessment_id: int, language: str) -> None:
+    """Background job (app.background): render a submitted assessment's PDF into the cache unless it is there.
+
+    The key is read before rendering and the file stored under it, so an assessment reopened (or an action
+    edited) meanwhile leaves a row that is never served; a job lost with its worker leaves no row at all.
+    """
+    try:
+        with force_locale(language):
+            a = db.session.get(Assessment, assessment_id)
+            if a is None or a.status != Status.SUBMITTED.value:
+                return
+            key = pdf_key(db.session, a)
+            if cached_pdf(db.session, a, key, language) is not None:
+                return
+            data = render_report_pdf(a)
+            db.session.rollback()  # end the read before taking SQLite's write lock
+            db.best_effort(lambda session: store_pdf(session, assessment_id, key, data, language),
+                           f"report cache of assessment {assessment_id}")
+    finally:
+        background.release_memory()
+
+
+def schedule_pdfs(assessment_id: int, languages: list[str]) -> None:
+    """After a commit that made (or kept) an assessment submitted: its PDF, in each language once, off the request.
+
+    Only when PREPARE_REPORTS is on (the default); a full queue or a killed worker only means the next download
+    renders the file itself, as before.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config.get("PREPARE_REPORTS", True):
+        return
+    for language in dict.fromkeys(languages):
+        background.submit(app, prepare_pdf, assessment_id, language,
+                          what=f"gap report pdf of assessment {assessment_id} ({language})")

@@ -19,7 +19,7 @@ from ..access import ASSESSMENT_ROLES, allow, get_assessment
 from ..actions import services as action_services
 from ..db import db
 from ..display import locale_code
-from ..models import Assessment, Role
+from ..models import Assessment, Role, Status
 from ..page_cache import PageCache
 from ..supervisor import analytics, exports
 from . import services
@@ -55,7 +55,8 @@ def results(assessment_id: int) -> str:
     return render_template("reports/results.html", a=a, r=r, kept=kept, keep=keep)
 
 
-def _audited_download(a: Assessment, action: str, detail: str, pdf: tuple[int, bytes] | None = None) -> None:
+def _audited_download(a: Assessment, action: str, detail: str,
+                      pdf: tuple[services.PdfKey, bytes] | None = None) -> None:
     """Audit the download; a freshly rendered PDF is kept in the cache in the same short write."""
     obj_id, lang = a.id, locale_code()
     audit.record_download(action, "assessment", obj_id, agency_id=a.unit.agency_id, detail=detail,
@@ -66,11 +67,13 @@ def _audited_download(a: Assessment, action: str, detail: str, pdf: tuple[int, b
 @allow(*ASSESSMENT_ROLES)
 def pdf(assessment_id: int) -> Response:
     a = get_assessment(assessment_id)
-    filename, version = services.report_filename(a, "pdf"), a.version_id
-    data, cache_it = services.cached_or_rendered_pdf(a)
-    _audited_download(a, "report_downloaded", "pdf", (version, data) if cache_it else None)
+    filename = services.report_filename(a, "pdf")
+    data, key = services.cached_or_rendered_pdf(a)
+    _audited_download(a, "report_downloaded", "pdf", (key, data) if key is not None else None)
+    # X-Report-Cache: whether the file came ready from the cache (for operators and the tests); drafts are "draft".
+    state = "draft" if a.status != Status.SUBMITTED.value else ("miss" if key is not None else "hit")
     return Response(data, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"'})
+        "Content-Disposition": f'attachment; filename="{filename}"', "X-Report-Cache": state})
 
 
 @bp.route("/<int:assessment_id>/export.json")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -22,13 +22,12 @@ from ..content.current import current as current_content
 from ..content.current import for_version
 from ..db import db
 from ..display import locale_code
-from ..models import Assessment, Role, Unit
+from ..models import Agency, Assessment, Role, Unit
 from ..page_cache import PageCache
 from ..reports import context as report_context
-from ..reports.pdf import render_pdf
 from ..reports.services import cached_or_rendered_pdf, store_pdf
-from . import analytics, exports, freshness, services
-from .charts import sparkline, trend_charts
+from . import agency_report, analytics, exports, freshness, services
+from .charts import trend_charts
 
 bp = Blueprint("supervisor", __name__)
 
@@ -129,19 +128,41 @@ def _summary(a: Assessment) -> dict[str, Any]:
             "submitted_at": a.submitted_at, "created_at": a.created_at, "version": a.content_version}
 
 
+def _agency_state() -> tuple[int, str, str]:
+    agency_id = current_user.agency_id
+    if agency_id is None:
+        abort(404)
+    return agency_id, locale_code(), agency_report.agency_key(db.session, agency_id)
+
+
 @bp.route("/agency/report.pdf")
 @allow(Role.SUPERVISOR)
-def agency_pdf() -> Response:
-    d = _dashboard()
-    plans = action_services.agency_plans(db.session, current_user.agency_id, action_services.today_utc(),
-                                         current_content())
-    trends = services.maturity_trends(db.session, current_user, for_version)
-    html = render_template("pdf/agency_report.html", d=d, marking=current_app.config["HANDLING_MARKING"],
-                           organisation=current_app.config["ORGANISATION_NAME"], plans=plans, trends=trends,
-                           sparkline=sparkline)
-    data = render_pdf(html, current_app.static_folder or "")
-    _audit_download("agency", current_user.agency_id, "pdf (agency report)")
-    return _attachment(data, "application/pdf", exports.safe_name("agency-report", d.agency, ext="pdf"))
+def agency_pdf() -> Response | tuple[str, int, dict[str, str]]:
+    """The agency report from the cache; when it is stale, a "being prepared" page (202) while a background job
+    renders it (issue 16). The page polls ``agency_pdf_status`` and then fetches this address again."""
+    agency_id, language, key = _agency_state()
+    data = agency_report.cached(db.session, agency_id, language, key)
+    if data is None:
+        agency_report.start(agency_id, language, key)
+        return (render_template("supervisor/agency_preparing.html"), 202,
+                {"Retry-After": "3", "X-Report-Cache": "preparing"})
+    name = db.session.scalar(select(Agency.name).where(Agency.id == agency_id)) or ""
+    _audit_download("agency", agency_id, "pdf (agency report)")
+    resp = _attachment(data, "application/pdf", exports.safe_name("agency-report", name, ext="pdf"))
+    resp.headers["X-Report-Cache"] = "hit"
+    return resp
+
+
+@bp.route("/agency/report.pdf/status")
+@allow(Role.SUPERVISOR)
+def agency_pdf_status() -> Response:
+    """For the "being prepared" page's script: whether the file is ready. Starts the render again if its job
+    was lost (a claim older than a few minutes, or none)."""
+    agency_id, language, key = _agency_state()
+    ready = agency_report.cached(db.session, agency_id, language, key) is not None
+    if not ready and not agency_report.is_rendering(db.session, agency_id, language, key):
+        agency_report.start(agency_id, language, key)
+    return jsonify(ready=ready)
 
 
 def _export_data(heads: list[analytics.Head], agency: str) -> exports.ExportData:
@@ -224,11 +245,10 @@ def _pdf_producer(app: Any, assessment_id: int, language: str) -> Callable[[], b
             a = db.session.get(Assessment, assessment_id)
             if a is None:
                 return b""
-            data, fresh = cached_or_rendered_pdf(a)
-            version = a.version_id
+            data, key = cached_or_rendered_pdf(a)
             db.session.rollback()  # end the read before taking SQLite's write lock
-            if fresh:  # keeping the PDF is an optimisation: a busy database must not break the download
-                db.best_effort(lambda session: store_pdf(session, assessment_id, version, data, language),
+            if key is not None:  # keeping the PDF is an optimisation: a busy database must not break the download
+                db.best_effort(lambda session: store_pdf(session, assessment_id, key, data, language),
                                f"report cache of assessment {assessment_id}")
             return data
 

@@ -469,3 +469,19 @@ def purge_expired(session: Session, content_for: Callable[[str], Content], reten
         p = purge_workshop(session, w, content_for(w.content_version), now)
         done.append(Purged(p.workshop_id, p.title, p.participants, p.answers, w.id in auto_closed))
     return done
+
+
+def report_fingerprint(session: Session, w: Workshop) -> str:
+    """A key that changes whenever the closed workshop's report can change (its PDF is cached under it): the
+    workshop's own row (status, closing, reopening, purge, pacing, title: every writer sets ``updated_at``), the
+    participants' answers and the consensus (counts and latest times), and the names printed on it."""
+    def agg(model: Any, when: Any) -> tuple[Any, ...]:
+        return tuple(session.execute(select(func.count(), func.max(when)).select_from(model)
+                                     .where(model.workshop_id == w.id)).one())
+
+    trainer = session.scalar(select(User.name).where(User.id == w.created_by_id))
+    row = (w.id, w.status, w.title, w.recommendation_ids, w.closed_at, w.purged_at, w.updated_at, w.created_at,
+           w.participation, w.agency.name, trainer, agg(WorkshopAnswer, WorkshopAnswer.updated_at),
+           agg(WorkshopConsensus, WorkshopConsensus.recorded_at), agg(Participant, Participant.created_at),
+           agg(WorkshopAggregate, WorkshopAggregate.created_at))
+    return hashlib.sha256(repr(row).encode()).hexdigest()[:32]

@@ -7,6 +7,7 @@ token: see participants.py.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from typing import Any, NoReturn
@@ -24,19 +25,21 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response as WResponse
 from wtforms.fields.choices import SelectChoice
 
-from .. import audit, ratelimit
+from .. import audit, pdfcache, ratelimit
 from ..access import allow, get_conversion_unit, get_workshop, public, scope_conversion_units, scope_workshops
 from ..actions import services as action_services
 from ..content import Content, Recommendation
 from ..content.current import current as current_content
 from ..content.current import for_version
 from ..db import db
+from ..display import locale_code
 from ..errors import fail
 from ..extensions import client_address, csrf
 from ..links import external_url
@@ -57,7 +60,7 @@ from .forms import (
     consensus_form_class,
 )
 from .join_page import join_page
-from .models import Pacing, Participant, Workshop
+from .models import Pacing, Participant, Workshop, WorkshopStatus
 
 bp = Blueprint("workshops", __name__)
 
@@ -412,6 +415,7 @@ def close(workshop_id: int) -> WResponse:
                 "deleted %(d)d days from now; the group results stay.",
                 d=current_app.config["WORKSHOP_RETENTION_DAYS"]), "success")
     db.session.commit()
+    _prepare_report_pdf(w.id)
     return redirect(url_for("workshops.board", workshop_id=w.id))
 
 
@@ -563,12 +567,55 @@ def _filename(w: Workshop) -> str:
     return f"{stem}.pdf"
 
 
+PDF_KIND = "workshop"
+
+
+def _pdf_key(session: Any, workshop_id: int) -> str | None:
+    """The cache key of a closed workshop's report PDF in the current language; None if not closed (rendered
+    each time: its answers still change). Read before rendering (app.pdfcache)."""
+    w = session.get(Workshop, workshop_id)
+    if w is None or w.status != WorkshopStatus.CLOSED.value:
+        return None
+    cfg = current_app.config
+    raw = (services.report_fingerprint(session, w), _content(w).sha256, cfg["HANDLING_MARKING"],
+           cfg["ORGANISATION_NAME"], cfg["WORKSHOP_RETENTION_DAYS"])
+    return hashlib.sha256(repr(raw).encode()).hexdigest()[:32]
+
+
+def _render_report_pdf(session: Any, workshop_id: int) -> bytes:
+    w = session.get(Workshop, workshop_id)
+    return render_pdf(render_template("pdf/workshop_report.html", r=_report(w)), current_app.static_folder or "")
+
+
+def _prepare_report_pdf(workshop_id: int) -> None:
+    """After closing (committed): render the report PDF off the request, in this language and the default."""
+    if not current_app.config.get("PREPARE_REPORTS", True):
+        return
+    for language in dict.fromkeys([locale_code(), current_app.config["DEFAULT_LANGUAGE"]]):
+        with force_locale(language):
+            key = _pdf_key(db.session, workshop_id)
+            if key is not None:
+                pdfcache.start(PDF_KIND, workshop_id, language, key, lambda s: _pdf_key(s, workshop_id),
+                               lambda s: _render_report_pdf(s, workshop_id), claim_first=False)
+
+
 @bp.route("/workshops/<int:workshop_id>/report.pdf")
 @allow(Role.TRAINER)
 def report_pdf(workshop_id: int) -> WResponse:
+    """A closed workshop's report comes from the cache (rendered when it was closed, or by the first download);
+    an open one is rendered each time."""
     w = _fresh(workshop_id)
-    html = render_template("pdf/workshop_report.html", r=_report(w))
-    data, filename = render_pdf(html, current_app.static_folder or ""), _filename(w)
-    audit.record_download("workshop_report_downloaded", "workshop", w.id, agency_id=w.agency_id, detail="pdf")
-    return Response(data, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    filename, language = _filename(w), locale_code()
+    key = _pdf_key(db.session, w.id)
+    data = pdfcache.cached(db.session, PDF_KIND, w.id, language, key) if key is not None else None
+    state = "hit" if data is not None else ("miss" if key is not None else "open")
+    also = None
+    if data is None:
+        data = _render_report_pdf(db.session, w.id)
+        if key is not None:
+            fresh, wid = data, w.id
+            also = lambda session: pdfcache.store(session, PDF_KIND, wid, language, key, fresh)  # noqa: E731
+    audit.record_download("workshop_report_downloaded", "workshop", w.id, agency_id=w.agency_id, detail="pdf",
+                          also=also)
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "X-Report-Cache": state})

@@ -1,7 +1,8 @@
 // Report downloads that take seconds to render (issue 15): the button says "Preparing PDF…" until the file
 // arrives, instead of a blank wait. Links opt in with data-preparing="<label>". The file is fetched with the
-// page's own session and handed to the browser as a download; if anything fails, the link is followed as
-// before, so the download never depends on this script. Same origin only (CSP script-src 'self').
+// page's own session and handed to the browser as a download; a 202 answer (file being prepared) is asked again
+// every few seconds. If anything fails, the link is followed as before, so the download never depends on this
+// script. Same origin only (CSP script-src 'self').
 (function () {
   "use strict";
   function filenameOf(resp, fallback) {
@@ -24,8 +25,19 @@
     link.textContent = link.getAttribute("data-preparing");
     link.setAttribute("aria-busy", "true");
     link.classList.add("is-preparing");
-    fetch(href, { credentials: "same-origin" }).then(function (resp) {
-      if (!resp.ok) { throw new Error(String(resp.status)); }
+    // 202: the file is being prepared off the request (the agency report): ask again until it is there.
+    var tries = 0;
+    function get() {
+      return fetch(href, { credentials: "same-origin" }).then(function (resp) {
+        if (resp.status === 202 && tries < 100) {
+          tries += 1;
+          return new Promise(function (ok) { setTimeout(ok, 3000); }).then(get);
+        }
+        return resp;
+      });
+    }
+    get().then(function (resp) {
+      if (!resp.ok || resp.status === 202) { throw new Error(String(resp.status)); }
       var name = filenameOf(resp, "report");
       return resp.blob().then(function (blob) {
         var url = URL.createObjectURL(blob);
