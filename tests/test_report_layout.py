@@ -29,9 +29,8 @@ from .conftest import Browser
 
 LANGS = ("en", "es", "ca", "fr", "de")
 GAP_MAX = 12  # issue 15: at most 12 pages (21 before); German, the longest language, was 15
-# Issue 15 asks for at most 10; the layout reaches 11 (English) to 12 (German, Spanish, Catalan, French),
-# from 14 to 16 before. This bound keeps what was reached until the last page can be saved.
-WORKSHOP_MAX = 12
+# Issue 15 asks for at most 10: English reaches it; the longer languages need 11 to 12 (14 to 16 before).
+WORKSHOP_MAX = {"en": 10, "de": 12}
 
 
 def flat(text: str) -> str:
@@ -105,7 +104,7 @@ def test_gap_report_fits_twelve_pages_in_every_language(demo, lang):
     assert_no_near_empty_page(pages, skip=2)
     # Every gap's head (rank, number, title, then its figures) is followed on its page by its first block,
     # the weakest answers: never alone at the foot of a page.
-    weakest = demo["label"](lang, "Weakest answers").upper()  # the block headings are set in capitals
+    weakest = demo["label"](lang, "Weakest answers")
     current = demo["label"](lang, "Current")
     heads = 0
     for number, page in enumerate(pages, start=1):
@@ -123,26 +122,22 @@ def test_gap_report_fits_twelve_pages_in_every_language(demo, lang):
 @pytest.mark.parametrize("lang", ["en", "de"])
 def test_workshop_report_short_hotspots_once_and_gap_heads_with_content(demo, lang):
     pages = demo["pdf"]("workshop", lang)
-    assert len(pages) <= WORKSHOP_MAX, (lang, len(pages))  # 14 (English) and 16 (German) before
+    assert len(pages) <= WORKSHOP_MAX[lang], (lang, len(pages))  # 14 (English) and 16 (German) before
     assert_no_near_empty_page(pages, skip=2)
     text = " ".join(pages)
-    gaps_title = demo["label"](lang, "Gaps, by priority")
-    # Hotspots and answers per recommendation come before the gaps (whose weakest answers may quote one).
-    before_gaps = squash(text[:text.index(gaps_title)])
     report = demo["workshop_report"](lang)
     assert report.hotspots, "the demo's closed workshop has disagreement hotspots"
-    hotspot_ids = report.hotspot_ids
-    for row in report.hotspots:
-        question = squash(row.stats.question.text)
-        if lang == "en":  # German text is hyphenated at line ends, so only English is matched verbatim
-            assert before_gaps.count(question) == 1, question  # listed once: not again under its recommendation
-    for section in report.sections:
-        for row in section.rows:
-            if row.stats.question.id not in hotspot_ids and lang == "en":
-                assert squash(row.stats.question.text) in before_gaps
+    if lang == "en":  # German text is hyphenated at line ends, so only English is matched verbatim
+        whole = squash(text)
+        # Each question is printed once: a hotspot not again under its recommendation, and the gap sections
+        # name their weakest answers by number ("2.3") instead of quoting the question again.
+        for section in report.sections:
+            for row in section.rows:
+                assert whole.count(squash(row.stats.question.text)) == 1, row.stats.question.text
+    gaps_title = demo["label"](lang, "Gaps, by priority")
     # No gap header is the last text on its page: the weakest consensus answers follow it there.
     start = next(i for i, p in enumerate(pages) if gaps_title in p)
-    weakest = demo["label"](lang, "Weakest consensus answers").upper()
+    weakest = demo["label"](lang, "Weakest consensus answers")
     seen = 0
     for rank, gap in enumerate(report.gaps, start=1):
         head = flat(f"{rank} {gap.rec.number}. {gap.rec.title}")
