@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext as _
+
 from ..content import Content, Recommendation
 from ..reports import charts
 from ..reports.context import AnswerRow, GapSection, PillarOverview, gap_sections, threats_by_pillar, value_label
@@ -95,12 +97,17 @@ class WorkshopReport:
 
 
 def _group_answers(content: Content, values: dict[str, str]) -> Callable[[Recommendation], list[AnswerRow]]:
-    """The group's answers (consensus, else median) as answer rows, for the weakest answers of a gap section."""
+    """The group's answers (consensus, else median) as answer rows, for the weakest answers of a gap section.
+
+    A row names its question by number ("Question 2.3"), followed by what the level means for it: the question itself
+    is printed once, under "Answers per recommendation" or the hotspots, not again in the gap sections.
+    """
 
     def rows(rec: Recommendation) -> list[AnswerRow]:
-        return [AnswerRow(q.id, q.text, values.get(q.id), value_label(content, values.get(q.id)),
+        return [AnswerRow(q.id, _("Question %(n)s", n=f"{rec.number}.{i}"), values.get(q.id),
+                          value_label(content, values.get(q.id)),
                           q.levels[int(values[q.id])] if values.get(q.id, "").isdigit() else "", "", "", "", None)
-                for q in rec.questions]
+                for i, q in enumerate(rec.questions, start=1)]
 
     return rows
 
