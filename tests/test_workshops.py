@@ -244,6 +244,24 @@ def test_board_shows_distributions_only_from_three_answers(app, world):
     assert 'data-refresh-url="/workshops/' in page and "js/workshop.js" in page
 
 
+def test_report_tables_count_answers_in_the_histogram_and_below_k_in_place_of_the_median(app, world):
+    """Issue 15: the report's answer tables have no separate "Answers" column (the histogram gives the count
+    per level); a question answered by fewer than k people still says how many answered."""
+    trainer = trainer_browser(app)
+    wid, code = open_workshop(trainer)
+    people = [participant(app, code) for _ in range(3)]
+    answer(people[0], wid, 1, ["1", "4"])
+    answer(people[1], wid, 1, ["3"])
+    answer(people[2], wid, 1, ["4"])
+    page = trainer.get(f"/workshops/{wid}/report").data.decode()
+    tables = page.split('id="hotspots"')[1].split('id="workshop-method"')[0]
+    assert 'class="num">Answers' not in tables and "ws-qtable" in tables
+    hidden = _row(tables, "1.2")  # answered by one person only
+    assert "fewer than 3 answers" in hidden and "1 answer<" in hidden and "median" not in hidden
+    shown = _row(tables, "1.1")
+    assert 'class="hist"' in shown and "answers<" not in shown and "<strong>3.0</strong>" in shown
+
+
 def test_participant_sees_only_own_answers_never_the_board(app, world):
     trainer = trainer_browser(app)
     wid, code = open_workshop(trainer)
