@@ -83,3 +83,18 @@ def test_saving_says_so_without_writing_the_session_cookie(app: Flask, world: An
     # A number that is not one of this workshop's recommendations, or no number, shows nothing.
     for query in ("?saved=9", "?saved=x", ""):
         assert "are saved" not in p.client.get(f"/w/{wid}/r/1{query}").data.decode()
+
+
+def test_page_titles_carry_user_text_isolated_not_as_markup(app: Flask, world: Any) -> None:
+    """<title> is plain text: a title typed by a user is isolated with Unicode marks there, never with a <bdi>
+    element, which the browser tab would show literally (as "Results – <bdi dir="auto">…")."""
+    from .conftest import Browser, email
+    from .helpers import start_assessment
+
+    member = Browser(app.test_client())
+    member.login(email("member_a1"))
+    aid = start_assessment(member, world.unit_a1, title="Plan <2026> & more")
+    page = member.get(f"/assessments/{aid}/results").data.decode()
+    title = page[page.index("<title>"):page.index("</title>")]
+    assert "bdi" not in title
+    assert "\u2068Plan &lt;2026&gt; &amp; more\u2069" in title
