@@ -53,6 +53,24 @@ def form_checks_text_of(view: Callable[..., Any] | None) -> bool:
     return bool(getattr(view, FORM_CHECKS_TEXT_ATTR, False))
 
 
+READS_FIRST_ATTR = "_reads_first"
+
+
+def reads_first(fn: F) -> F:
+    """Mark a write view that reads and validates before it writes, and calls ``db.start_writing`` itself.
+
+    The access check then leaves the request in its read transaction instead of ending it to declare the write
+    intent (``db.writes_from_here``): the logged-in user stays loaded (ending the transaction expired it, and
+    the view read it again), and SQLite's write lock is taken only when the view starts writing.
+    """
+    setattr(fn, READS_FIRST_ATTR, True)
+    return fn
+
+
+def reads_first_of(view: Callable[..., Any] | None) -> bool:
+    return bool(getattr(view, READS_FIRST_ATTR, False))
+
+
 def rule_of(view: Callable[..., Any] | None) -> frozenset[str] | None:
     return getattr(view, ACCESS_ATTR, None)
 

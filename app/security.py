@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from .access import PUBLIC, form_checks_text_of, rule_of
+from .access import PUBLIC, form_checks_text_of, reads_first_of, rule_of
 from .db import db
 from .errors import fail
 
@@ -39,11 +39,13 @@ def _enforce_access() -> Response | None:
     """Check access in a read transaction; a write request declares its write intent only once allowed.
 
     Loading the user and checking the rule never hold SQLite's write lock (they did, and saves serialised on
-    it); ``db.writes_from_here`` ends that read transaction so the view's first query begins IMMEDIATE.
+    it); ``db.writes_from_here`` ends that read transaction so the view's first query begins IMMEDIATE. A view
+    marked ``reads_first`` keeps the read transaction and takes the lock itself (``db.start_writing``).
     """
     db.mark_write_intent(False)
     refused = _check_access()
-    if refused is None and request.method not in SAFE_METHODS:
+    if refused is None and request.method not in SAFE_METHODS \
+            and not reads_first_of(current_app.view_functions.get(request.endpoint or "")):
         db.writes_from_here()
     return refused
 

@@ -115,6 +115,31 @@ def test_a_save_reads_the_user_and_validates_before_taking_the_write_lock(app, w
     first_lock = statements.index(locks[0])
     user_reads = [i for i, s in enumerate(statements) if s.startswith("select") and 'from user_account' in s]
     assert user_reads and user_reads[0] < first_lock, statements[:first_lock + 1]
+    assert len(user_reads) == 1, "the logged-in user is read once, not again when the write begins"
+    writes = [i for i, s in enumerate(statements) if s.startswith(("insert", "update", "delete"))]
+    assert writes and min(writes) > first_lock
+    # Under the lock it reads its own section's answers, not every answer of the assessment.
+    answer_reads = [s for s in statements[first_lock:] if s.startswith("select") and "from answer" in s]
+    assert answer_reads and all("answer.question_id in" in s for s in answer_reads), answer_reads
+
+
+def test_an_autosave_validates_before_taking_the_write_lock(app, world, browser):
+    browser.login(email("member_a1"))
+    aid = start_assessment(browser, world.unit_a1)
+    url = f"/assessments/{aid}/section/2"
+    base = hidden_fields(browser.get(url).data.decode())
+    statements = _statements(app)
+    resp = browser.post(url + "/autosave", section_data(2, ["9"], base=base))
+    assert resp.status_code == 422
+    assert _lock_statements(app, statements) == []
+    statements.clear()
+    resp = browser.post(url + "/autosave", section_data(2, ["3", "2"], base=base))
+    assert resp.status_code == 200 and resp.get_json()["status"] == "saved"
+    locks = _lock_statements(app, statements)
+    assert len(locks) == 1, locks
+    first_lock = statements.index(locks[0])
+    reads = [i for i, s in enumerate(statements) if s.startswith("select") and "from user_account" in s]
+    assert len(reads) == 1 and reads[0] < first_lock
     writes = [i for i, s in enumerate(statements) if s.startswith(("insert", "update", "delete"))]
     assert writes and min(writes) > first_lock
 
@@ -141,7 +166,11 @@ def test_results_context_is_built_once_per_change_and_per_language(app, make_bro
         return re.sub(r'<input[^>]*csrf_token[^>]*>', "", html)
 
     first = page()
+    statements = _statements(app)
     assert page() == first and len(builds) == 1  # built once, then served as built
+    # Served as kept, the page reads only the plan's one-row fingerprint, not the plan itself.
+    plan_reads = [s for s in statements if "from action_item" in s]
+    assert len(plan_reads) == 1 and plan_reads[0].startswith("select count(action_item.id)"), plan_reads
     # Another language is another context (and the English one is still there).
     assert member.post("/language", {"language": "es", "next": url}).status_code == 302
     assert '<html lang="es">' in member.get(url).data.decode() and len(builds) == 2

@@ -415,28 +415,6 @@ def plan_fingerprint(session: Session, unit_id: int, today: date) -> str:
     return hashlib.sha256(repr(tuple(row)).encode()).hexdigest()[:32]
 
 
-
-def _people(x: ActionItem) -> tuple[str | None, ...]:
-    """The names of an action's people that are loaded (``plan`` loads them all), without loading any."""
-    return tuple(p.name if (p := x.__dict__.get(rel)) is not None else None
-                 for rel in ("owner", "updated_by", "remark_by", "created_by"))
-
-
-def report_plan_key(p: ReportPlan) -> tuple[Any, ...]:
-    """All a page can show of ``p``: every column of every action in it, the names of their people, the counts
-    and the rows of "since the previous assessment". Part of the key under which the results page's report is
-    kept as rendered (reports/views.py), so it is read from the plan loaded for this very view."""
-    columns = [c.key for c in ActionItem.__mapper__.column_attrs]
-
-    def item(x: ActionItem) -> tuple[Any, ...]:
-        return (*(getattr(x, c) for c in columns), *_people(x))
-
-    since = None if p.since is None else tuple(
-        (row.number, row.title, row.change, row.delta, tuple(item(x) for x in row.done))
-        for rows in (p.since.rows, p.since.done_no_rise, p.since.rise_no_action) for row in rows)
-    return (p.total, p.covered, p.can_plan, since,
-            tuple((rec_id, tuple(item(x) for x in xs)) for rec_id, xs in sorted(p.by_rec.items())))
-
 @dataclass(frozen=True)
 class UnitPlanRow:
     unit_id: int

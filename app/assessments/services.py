@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .. import audit
 from ..content import Content, Question, Recommendation
+from ..db import upsert
 from ..models import Answer, Assessment, ResumePoint, Status, Target, Unit, User, utcnow
 from ..scoring import DEFAULT_TARGET, Scores, score
 
@@ -77,19 +76,29 @@ def create_assessment(session: Session, unit: Unit, title: str, user: User, cont
     return a
 
 
-def answers_by_question(session: Session, assessment: Assessment) -> dict[str, Answer]:
-    """Stored answer rows by question id, with comment, evidence and revision (the conflict check needs them)."""
-    rows = session.scalars(select(Answer).where(Answer.assessment_id == assessment.id))
-    return {a.question_id: a for a in rows}
+def answers_by_question(session: Session, assessment: Assessment,
+                        question_ids: Sequence[str] | None = None) -> dict[str, Answer]:
+    """Stored answer rows by question id, with comment, evidence and revision (the conflict check needs them).
+
+    ``question_ids``: only those (a save reads its own section's few rows, not the assessment's forty).
+    """
+    stmt = select(Answer).where(Answer.assessment_id == assessment.id)
+    if question_ids is not None:
+        stmt = stmt.where(Answer.question_id.in_(question_ids))
+    return {a.question_id: a for a in session.scalars(stmt)}
 
 
-def stored_answers(session: Session, assessment: Assessment) -> dict[str, Any]:
+def stored_answers(session: Session, assessment: Assessment,
+                   question_ids: Sequence[str] | None = None) -> dict[str, Any]:
     """What pages show of the stored answers, by question id: rows with ``value``, ``comment``, ``evidence`` and
     ``rev``, read as plain rows (no ORM objects: a page reads every answer of the assessment for its progress,
-    and building 40 tracked objects cost more than the query). Saves use ``answers_by_question``."""
-    rows = session.execute(select(Answer.question_id, Answer.value, Answer.comment, Answer.evidence, Answer.rev)
-                           .where(Answer.assessment_id == assessment.id))
-    return {r.question_id: r for r in rows}
+    and building 40 tracked objects cost more than the query). Saves use ``answers_by_question``.
+    ``question_ids``: only those."""
+    stmt = select(Answer.question_id, Answer.value, Answer.comment, Answer.evidence, Answer.rev) \
+        .where(Answer.assessment_id == assessment.id)
+    if question_ids is not None:
+        stmt = stmt.where(Answer.question_id.in_(question_ids))
+    return {r.question_id: r for r in session.execute(stmt)}
 
 
 def answer_values(answers: Mapping[str, Any]) -> dict[str, str]:
@@ -134,7 +143,7 @@ def save_section(
     """
     if not assessment.is_editable:
         raise ReadOnlyError
-    answers = answers_by_question(session, assessment)
+    answers = answers_by_question(session, assessment, [q.id for q in rec.questions])
     conflicts: list[Conflict] = []
     changes: list[tuple[str, str | None, str, str]] = []
     for q in rec.questions:
@@ -186,12 +195,8 @@ def record_resume_point(session: Session, user_id: int, assessment_id: int, sect
     One upsert on its own table: it never touches the assessment row, so it neither bumps the version counter
     that guards concurrent saves nor moves where a colleague continues.
     """
-    values = {"user_id": user_id, "assessment_id": assessment_id, "section": section, "updated_at": utcnow()}
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(ResumePoint).values(**values)
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=[ResumePoint.user_id, ResumePoint.assessment_id],
-        set_={k: stmt.excluded[k] for k in ("section", "updated_at")}))
+    upsert(session, ResumePoint, [{"user_id": user_id, "assessment_id": assessment_id, "section": section,
+                                   "updated_at": utcnow()}], ["user_id", "assessment_id"], ["section", "updated_at"])
 
 
 def resume_section(session: Session, user_id: int, assessment: Assessment, content: Content,

@@ -13,7 +13,15 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from ..access import ASSESSMENT_ROLES, allow, form_checks_text, get_assessment, scope_assessments, scope_units
+from ..access import (
+    ASSESSMENT_ROLES,
+    allow,
+    form_checks_text,
+    get_assessment,
+    reads_first,
+    scope_assessments,
+    scope_units,
+)
 from ..content import Recommendation
 from ..content.current import current as current_content
 from ..db import db
@@ -111,19 +119,17 @@ def _refresh_revs(form: Any, rec: Recommendation, answers: dict[str, Answer], ta
 @bp.route("/<int:assessment_id>/section/<int:number>", methods=["GET", "POST"])
 @allow(*ASSESSMENT_ROLES)
 @form_checks_text
+@reads_first  # read and validate outside SQLite's write lock: start_writing below
 def section(assessment_id: int, number: int) -> Any:
-    if request.method == "POST":
-        db.mark_write_intent(False)  # read and validate outside SQLite's write lock: start_writing below
     a = get_assessment(assessment_id)
     content = content_of(a)
     rec = recommendation(content, number)
     form = section_form_class(rec)()
-    target = services.targets_of(a).get(rec.id, services.DEFAULT_TARGET)
     if request.method == "GET":
         # Reads only: a page view takes no write lock and leaves the assessment's version alone, so it cannot
         # fail while colleagues save. Where each person continues is recorded with their own saves.
         answers = services.stored_answers(db.session, a)
-        _fill_from_db(form, rec, answers, target)
+        _fill_from_db(form, rec, answers, services.targets_of(a).get(rec.id, services.DEFAULT_TARGET))
         return render_template("assessments/section.html", form=form, **section_context(a, content, rec, answers))
     if not a.is_editable:
         fail(409, _("This assessment has been submitted and is read-only. Nothing was changed."))
@@ -203,23 +209,29 @@ def _save(a: Assessment, rec: Recommendation, form: Any, resume_at: int) -> int:
 @bp.route("/<int:assessment_id>/section/<int:number>/autosave", methods=["POST"])
 @allow(*ASSESSMENT_ROLES)
 @form_checks_text
+@reads_first  # read and validate outside SQLite's write lock, as Save does
 def autosave(assessment_id: int, number: int) -> tuple[Response, int]:
     """Save a section as it is typed (autosave.js): the same form, rules and conflicts as Save, answered in JSON.
 
     The page sends its revision fields; the answer carries the new ones, so the next autosave or Save
     continues from what was stored. A conflict stores nothing and says which questions someone else changed.
     """
-    a = get_assessment(assessment_id, for_update=True)
+    readonly = (jsonify(status="readonly", message=_("This assessment has been submitted and is read-only. "
+                                                     "Nothing was changed.")), 409)
+    a = get_assessment(assessment_id)
     content = content_of(a)
     rec = recommendation(content, number)
     if not a.is_editable:
-        return jsonify(status="readonly", message=_("This assessment has been submitted and is read-only. "
-                                                    "Nothing was changed.")), 409
+        return readonly
     unknown = sorted(k for k in request.form if k not in field_names(rec))
     form = section_form_class(rec)()
     if unknown or not form.validate_on_submit():
         return jsonify(status="invalid", message=_("Not saved: please correct the marked fields and press Save."),
                        errors={k: [str(m) for m in v] for k, v in form.errors.items()}), 422
+    db.start_writing(keep_loaded=True)  # the write lock (SQLite) or the row lock, for the save alone
+    a = get_assessment(assessment_id, for_update=True)
+    if not a.is_editable:
+        return readonly
     try:
         changed = _save(a, rec, form, number)
     except services.ConflictError as exc:
@@ -232,8 +244,9 @@ def autosave(assessment_id: int, number: int) -> tuple[Response, int]:
     except StaleDataError:
         return jsonify(status="conflict", message=_("Not saved: someone saved at the same moment. Trying again."),
                        conflicts=[], target_conflict=None), 409
+    db.mark_write_intent(False)  # the new revisions are read back without the write lock
     a = get_assessment(assessment_id)
-    answers = services.stored_answers(db.session, a)
+    answers = services.stored_answers(db.session, a, [q.id for q in rec.questions])
     return jsonify(status="saved", changed=changed,
                    revs={f"rev_{q.id}": answers[q.id].rev if q.id in answers else 0 for q in rec.questions},
                    target_orig=services.targets_of(a).get(rec.id, services.DEFAULT_TARGET)), 200

@@ -39,12 +39,17 @@ def results(assessment_id: int) -> str:
     context_key, shared = services.results_context_keyed(a)
     # The cached context is shared by every reader of this version: copy it before adding this reader's plan.
     r = dataclasses.replace(shared)
-    r.planned = action_services.report_plan(db.session, a.unit_id, r, can_plan=current_user.role == Role.MEMBER)
+    can_plan = current_user.role == Role.MEMBER
     # The report itself (the <article>) depends on the context and the plan only: kept as rendered under their
     # keys, the day (dates shown relative to it) and the links' prefix. Drafts and reopened ones: rendered each time.
-    key = None if context_key is None else (context_key, action_services.report_plan_key(r.planned),
-                                            action_services.today_utc(), request.script_root)
+    # The plan's key is one aggregate statement (what the PDF cache uses too: the report names no person, only
+    # actions, their status and dates); the plan itself is loaded only to render.
+    today = action_services.today_utc()
+    key = None if context_key is None else (context_key, action_services.plan_fingerprint(db.session, a.unit_id, today),
+                                            can_plan, today, request.script_root)
     kept = REPORTS.get(key) if key is not None else None
+    if kept is None:
+        r.planned = action_services.report_plan(db.session, a.unit_id, r, can_plan=can_plan)
 
     def keep(caller: Callable[[], Markup]) -> Markup:
         body = caller()
